@@ -1,0 +1,1 @@
+"""Speed and scale measurements; each module is a script that prints its figures."""

@@ -14,6 +14,7 @@ import sys
 
 #: (module path) of every subcommand, in the order ``millheat --help`` lists them.
 SUBCOMMAND_MODULES: tuple[str, ...] = (
+    "cases.cli_mesh",
     "cases.cli_simulate",
     "cases.cli_inverse",
     "cases.cli_recommend",

@@ -38,9 +38,7 @@ class TaggedMesh:
     sensors: Mapping[str, np.ndarray] = field(default_factory=dict)
     source: str = "<memory>"
 
-    def require(
-        self, *, volumes: Sequence[str] = (), facets: Sequence[str] = ()
-    ) -> None:
+    def require(self, *, volumes: Sequence[str] = (), facets: Sequence[str] = ()) -> None:
         """Raise ``KeyError`` naming the source and the missing groups, if any are absent."""
         missing_v = [name for name in volumes if name not in self.volume_groups]
         missing_f = [name for name in facets if name not in self.facet_groups]

@@ -66,7 +66,9 @@ class TrainConfig:
         if self.epochs < 1 or self.batch_size < 1 or not self.learning_rate > 0:
             raise ValueError(f"TrainConfig: epochs, batch_size, learning_rate must be > 0: {self}")
         if self.optimizer not in ("adam", "sgd"):
-            raise ValueError(f"TrainConfig: optimizer must be 'adam' or 'sgd', not {self.optimizer!r}")
+            raise ValueError(
+                f"TrainConfig: optimizer must be 'adam' or 'sgd', not {self.optimizer!r}"
+            )
 
     def make_optimizer(self) -> optax.GradientTransformation:
         """The Optax transformation these settings describe."""
@@ -112,9 +114,8 @@ def predict(model: nnx.Module, x: PyTree, *, batch_size: int = 4096) -> jax.Arra
     graphdef, state = nnx.split(eval_model)
     apply = _jitted_apply(graphdef)
     n = _n_samples(x)
-    chunks = [
-        apply(state, _take(x, np.arange(i, min(i + batch_size, n)))) for i in range(0, n, batch_size)
-    ]
+    starts = range(0, n, batch_size)
+    chunks = [apply(state, _take(x, np.arange(i, min(i + batch_size, n)))) for i in starts]
     return jnp.concatenate(chunks, axis=0)
 
 

@@ -2,7 +2,8 @@
 
 DOLFINx's wheel must be initialised (``import dolfinx_solver``, which also starts MPI) before
 ``dolfinx`` or ``petsc4py`` is imported anywhere; doing it here keeps test modules free of that
-ordering rule. Array-only tests (``surrogates``) do not need it, so a missing FEM stack is tolerated.
+ordering rule. Array-only tests (``surrogates``) do not need it, so a missing FEM stack is
+tolerated.
 """
 
 import os

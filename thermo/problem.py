@@ -96,8 +96,10 @@ class History:
         t = np.asarray(self.times, dtype=float).reshape(-1)
         v = np.asarray(self.values, dtype=float).reshape(-1)
         if t.size == 0 or t.shape != v.shape:
-            raise ValueError(f"History: times and values need the same non-zero length, got "
-                             f"{t.shape} and {v.shape}")
+            raise ValueError(
+                f"History: times and values need the same non-zero length, got "
+                f"{t.shape} and {v.shape}"
+            )
         if not (np.all(np.isfinite(t)) and np.all(np.isfinite(v))):
             raise ValueError("History: times and values must be finite (no NaN/inf)")
         if t.size > 1 and np.any(np.diff(t) <= 0):

@@ -1,0 +1,166 @@
+"""Forward-solver benchmark on the insert–shank–bolt tool mesh (issue 2 "Benchmark").
+
+For each mesh size (``meshes.tool.ToolGeometry.size_factor``; smaller → finer) the script solves the
+transient problem of paper 000 (F1 prescribed temperature ramp 20 → 600 °C over 1 s, then held;
+F3 convection h = 25 W/(m² K) to 20 °C; perfect contact at F2; WC–Co insert, 42CrMo4 shank and
+bolt) with backward Euler, Δt = 0.05 s, CG + GAMG, and prints one table row per size and rank
+count:
+
+* ``assembly_s``: forms → PETSc matrices and load vectors (includes form JIT on a cold cache),
+* ``pc_setup_s``: GAMG set-up (once),
+* ``step_ms`` / ``ksp_ms``: mean wall time per time step, and of the KSP solve within it,
+* ``ratio``: step / KSP (goal ≤ 1.2: the right-hand side costs one mat-vec plus a few axpy),
+* ``total_s``: set-up + all steps (goal reported for 240 steps),
+* ``speedup``: serial ``total_s`` / parallel ``total_s`` at the same size.
+
+Runs with more ranks launch this module under ``mpirun -n R`` (the MPICH ``mpirun`` beside the
+Python executable) in ``--worker`` mode and read back its JSON. Mesh generation (Gmsh, rank 0) is
+not timed. Usage::
+
+    python -m benchmarks.forward --help
+    python -m benchmarks.forward --quick                      # small sizes, 20 steps
+    python -m benchmarks.forward --size-factors 0.42 0.33 0.26 --steps 240 --ranks 1 2
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+import numpy as np
+
+STEPS_DEFAULT = 240
+DT = 0.05
+
+
+def run_one(*, size_factor: float, steps: int) -> dict:
+    """Mesh the tool at ``size_factor``, solve ``steps`` steps, return the timings (rank 0)."""
+    import dolfinx_solver  # noqa: F401
+
+    from meshes.tool import ToolGeometry, tool_mesh
+    from thermo.problem import (
+        MATERIALS,
+        ConvectionBC,
+        HeatProblem,
+        History,
+        TemperatureBC,
+        TimeStepping,
+    )
+    from thermo.solver import solve_transient
+
+    tagged = tool_mesh(ToolGeometry(size_factor=size_factor))
+    steel = MATERIALS["42crmo4"]
+    problem = HeatProblem(
+        materials={"insert": MATERIALS["wc-co"], "shank": steel, "bolt": steel},
+        boundaries={
+            "F1": TemperatureBC(
+                History(times=np.array([0.0, 1.0]), values=np.array([20.0, 600.0]))
+            ),
+            "F3": ConvectionBC(h=25.0, T_inf=20.0),
+        },
+        time=TimeStepping(dt=DT, t_end=steps * DT, T0=20.0),
+        rtol=1e-8,
+    )
+    result = solve_transient(tagged, problem, probes=dict(tagged.sensors))
+    timings = dict(result.timings)
+    timings["ranks"] = tagged.mesh.comm.size
+    timings["size_factor"] = size_factor
+    timings["total_s"] = timings["setup_s"] + timings["pc_setup_s"] + timings["steps_s"]
+    timings["sensor_T_end"] = {k: float(v[-1]) for k, v in result.probes.items()}
+    return timings
+
+
+def _parallel(*, size_factor: float, steps: int, ranks: int) -> dict:
+    mpirun = Path(sys.executable).with_name("mpirun")
+    if not mpirun.exists():
+        raise FileNotFoundError(f"benchmarks.forward: no mpirun beside {sys.executable}")
+    with tempfile.TemporaryDirectory() as tmp:
+        out = Path(tmp) / "timings.json"
+        cmd = [
+            str(mpirun),
+            "-n",
+            str(ranks),
+            sys.executable,
+            "-m",
+            "benchmarks.forward",
+            "--worker",
+            str(out),
+            "--size-factors",
+            str(size_factor),
+            "--steps",
+            str(steps),
+        ]
+        subprocess.run(cmd, check=True, cwd=Path(__file__).resolve().parents[1])
+        return json.loads(out.read_text())
+
+
+def _row(t: dict, speedup: str) -> str:
+    return (
+        f"{t['size_factor']:>6.3f} {t['n_dofs']:>9d} {t['ranks']:>5d} {t['assembly_s']:>10.2f} "
+        f"{t['pc_setup_s']:>10.2f} {1e3 * t['per_step_s']:>9.2f} {1e3 * t['ksp_per_step_s']:>8.2f} "
+        f"{t['per_step_s'] / t['ksp_per_step_s']:>6.2f} {t['total_s']:>8.2f} "
+        f"{t['ksp_iterations'] / t['n_steps']:>6.1f} {speedup:>8}"
+    )
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Command-line entry point (see the module docstring)."""
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument(
+        "--size-factors",
+        type=float,
+        nargs="+",
+        default=[0.40, 0.30, 0.226],
+        help="ToolGeometry.size_factor per run (about 50k, 100k, 200k dofs)",
+    )
+    parser.add_argument("--steps", type=int, default=STEPS_DEFAULT, help="time steps (dt 0.05 s)")
+    parser.add_argument("--ranks", type=int, nargs="+", default=[1, 2], help="MPI rank counts")
+    parser.add_argument("--quick", action="store_true", help="size factors 1.0 0.7, 20 steps")
+    parser.add_argument("--out", type=Path, default=None, help="also write timings JSON here")
+    parser.add_argument("--worker", type=Path, default=None, help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.quick:
+        args.size_factors, args.steps = [1.0, 0.7], 20
+    if args.steps < 1 or any(not (s > 0) for s in args.size_factors):
+        parser.error("--steps must be >= 1 and --size-factors positive")
+    if args.worker is not None:
+        from mpi4py import MPI
+
+        timings = run_one(size_factor=args.size_factors[0], steps=args.steps)
+        if MPI.COMM_WORLD.rank == 0:
+            args.worker.write_text(json.dumps(timings))
+        return
+    os.environ.setdefault("PYVISTA_OFF_SCREEN", "true")
+    header = (
+        f"{'sizef':>6} {'dofs':>9} {'ranks':>5} {'assembly_s':>10} {'pc_setup_s':>10} "
+        f"{'step_ms':>9} {'ksp_ms':>8} {'ratio':>6} {'total_s':>8} {'its':>6} {'speedup':>8}"
+    )
+    print(f"forward benchmark: {args.steps} steps of {DT} s, BE, CG+GAMG, perfect contact")
+    print(header)
+    rows = []
+    for sf in args.size_factors:
+        serial = None
+        for ranks in args.ranks:
+            if ranks == 1:
+                t = run_one(size_factor=sf, steps=args.steps)
+            else:
+                t = _parallel(size_factor=sf, steps=args.steps, ranks=ranks)
+            serial = t if ranks == 1 else serial
+            speedup = f"{serial['total_s'] / t['total_s']:.2f}" if serial and ranks > 1 else "-"
+            t["speedup"] = None if speedup == "-" else float(speedup)
+            rows.append(t)
+            print(_row(t, speedup), flush=True)
+    if args.out is not None:
+        args.out.mkdir(parents=True, exist_ok=True)
+        tmp = args.out / ".forward_benchmark.json.partial"
+        tmp.write_text(json.dumps(rows, indent=2))
+        os.replace(tmp, args.out / "forward_benchmark.json")
+
+
+if __name__ == "__main__":
+    main()

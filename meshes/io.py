@@ -1,0 +1,211 @@
+"""Mesh files: save the built-in tool mesh, load any Gmsh ``.msh`` with named physical groups,
+convert other formats in (meshio) and export a :class:`~meshes.tagged.TaggedMesh` out.
+
+* :func:`save_tool_mesh` writes ``<name>.msh`` (Gmsh 4.1) and ``<name>.sensors.json``, atomically.
+* :func:`load_mesh` reads a ``.msh`` on rank 0 and distributes it
+  (``dolfinx.io.gmsh.model_to_mesh``), plus the sensors side file when present. We do not call
+  ``dolfinx.io.gmsh.read_from_msh`` directly because it cannot silence Gmsh and, when the file
+  is bad, raises on rank 0 only while the other ranks wait forever; here rank 0 opens and checks
+  the file first and broadcasts the verdict, then hands the model to the same ``model_to_mesh``.
+  Physical groups without a name are named ``volume_<tag>`` / ``facet_<tag>``.
+* :func:`convert_mesh` brings Abaqus ``.inp``, ``.vtu``, ``.med``, ... in: element sets on 3D cells
+  (or an integer cell-data array) become volume groups; element sets on 2D cells, node sets
+  (boundary/interface facets whose vertices all lie in the set) and the same integer array on 2D
+  cells become facet groups. Output is a Gmsh 2.2 ``.msh`` that :func:`load_mesh` reads.
+* :func:`export_mesh` writes mesh + tags for other tools (any meshio format; a ``region`` integer
+  cell array, element sets by group name where the format has them, the name → tag map as field
+  data, and the sensors JSON beside it). Serial only.
+
+Every writer writes to a temporary file in the destination folder and renames it.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from meshes.convert import convert_mesh, export_mesh, groups_path, tmp_beside
+from meshes.sensors import read_sensors, sensor_points, sensors_path, write_sensors
+from meshes.tagged import TaggedMesh
+from meshes.tool import ToolGeometry, build_tool_model, gmsh_session
+
+__all__ = [
+    "convert_mesh",
+    "export_mesh",
+    "groups_path",
+    "load_mesh",
+    "save_tool_mesh",
+]
+
+
+def _world(comm: Any) -> Any:
+    from mpi4py import MPI
+
+    return comm or MPI.COMM_WORLD
+
+
+_ERRORS = {e.__name__: e for e in (FileNotFoundError, ValueError, KeyError, RuntimeError)}
+
+
+def _bcast_error(comm: Any, error: Exception | None) -> None:
+    """Broadcast rank 0's error (None = fine); every rank then raises the same type and message."""
+    sent = None if error is None else (type(error).__name__, str(error).strip("'\""))
+    got = comm.bcast(sent, root=0)
+    if got is not None:
+        raise _ERRORS.get(got[0], RuntimeError)(got[1])
+
+
+def tagged_from_model(
+    model: Any, comm: Any, *, source: str, sensors: Mapping | None = None
+) -> TaggedMesh:
+    """Wrap ``dolfinx.io.gmsh.model_to_mesh(model, comm, 0, gdim=3)`` as a :class:`TaggedMesh`.
+
+    ``model`` only needs to hold the meshed model on rank 0 of ``comm``. A mesh without facet
+    groups gets empty facet tags (never ``None``).
+    """
+    import dolfinx
+    from dolfinx.io import gmsh as dgmsh
+
+    data = dgmsh.model_to_mesh(model, comm, 0, gdim=3)
+    tdim = data.mesh.topology.dim
+    facet_tags = data.facet_tags
+    if facet_tags is None:  # a mesh without facet groups: empty tags keep the contract uniform
+        empty = np.empty(0, dtype=np.int32)
+        facet_tags = dolfinx.mesh.meshtags(data.mesh, tdim - 1, empty, empty)
+    volumes = {n: int(t) for n, (d, t) in data.physical_groups.items() if d == tdim}
+    facets = {n: int(t) for n, (d, t) in data.physical_groups.items() if d == tdim - 1}
+    return TaggedMesh(
+        mesh=data.mesh,
+        cell_tags=data.cell_tags,
+        facet_tags=facet_tags,
+        volume_groups=volumes,
+        facet_groups=facets,
+        sensors={k: np.asarray(v, dtype=float) for k, v in (sensors or {}).items()},
+        source=source,
+    )
+
+
+def save_tool_mesh(
+    path: str | os.PathLike,
+    geometry: ToolGeometry | None = None,
+    *,
+    comm: Any = None,
+    verbose: bool = False,
+) -> Path:
+    """Build the insert–shank–bolt mesh and write ``path`` (.msh) + ``<stem>.sensors.json``.
+
+    Gmsh runs on rank 0 of ``comm`` only; all ranks return the same path.
+    """
+    comm = _world(comm)
+    path = Path(path)
+    g = geometry or ToolGeometry()
+    if path.suffix != ".msh":
+        raise ValueError(f"{path}: the tool mesh is written as Gmsh .msh; got {path.suffix!r}")
+    if not path.parent.is_dir():
+        raise FileNotFoundError(f"{path}: folder {path.parent} does not exist")
+    error = None
+    if comm.rank == 0:
+        tmp = tmp_beside(path)
+        try:
+            with gmsh_session(verbose=verbose) as gmsh:
+                build_tool_model(gmsh, g)
+                gmsh.option.setNumber("Mesh.MshFileVersion", 4.1)
+                gmsh.write(str(tmp))
+            write_sensors(
+                sensors_path(path),
+                sensor_points(g),
+                description="Thin-film thermocouple points S1..S4 (paper 000 §3.1) on the flank "
+                "of insert 0, 0.1 mm below the surface; see meshes/sensors.py.",
+            )
+            os.replace(tmp, path)
+        except Exception as err:
+            error = RuntimeError(f"{path}: could not build/write the tool mesh: {err}")
+        finally:
+            tmp.unlink(missing_ok=True)
+    _bcast_error(comm, error)
+    return path
+
+
+def _open_msh(
+    gmsh: Any, path: Path, volumes: Sequence[str], facets: Sequence[str]
+) -> Exception | None:
+    """Merge ``path`` into the Gmsh session; return the error to raise, or None (rank 0)."""
+    try:
+        gmsh.model.add(path.stem)
+        gmsh.merge(str(path))
+    except Exception as err:
+        return ValueError(f"{path}: Gmsh cannot read this file as a mesh ({err})")
+    groups = gmsh.model.getPhysicalGroups()
+    tdim = max((d for d, _ in gmsh.model.getEntities()), default=0)
+    if not any(d == tdim for d, _ in groups) or tdim == 0:
+        return ValueError(
+            f"{path}: no volume physical group; expected the cells tagged by named physical "
+            "groups (e.g. insert, shank, bolt)"
+        )
+    names = {}
+    for dim, tag in groups:
+        name = gmsh.model.getPhysicalName(dim, tag)
+        if not name:
+            name = f"{'volume' if dim == tdim else 'facet'}_{tag}"
+            gmsh.model.setPhysicalName(dim, tag, name)
+        names.setdefault(dim, set()).add(name)
+    missing_v = sorted(set(volumes) - names.get(tdim, set()))
+    missing_f = sorted(set(facets) - names.get(tdim - 1, set()))
+    if missing_v or missing_f:
+        parts = []
+        if missing_v:
+            parts.append(f"volume groups {missing_v} (has {sorted(names.get(tdim, ()))})")
+        if missing_f:
+            parts.append(f"facet groups {missing_f} (has {sorted(names.get(tdim - 1, ()))})")
+        return KeyError(f"{path}: missing physical " + " and ".join(parts))
+    return None
+
+
+def load_mesh(
+    path: str | os.PathLike,
+    comm: Any = None,
+    *,
+    require_volumes: Sequence[str] = (),
+    require_facets: Sequence[str] = (),
+    verbose: bool = False,
+) -> TaggedMesh:
+    """Read a Gmsh ``.msh`` with named physical groups into a :class:`TaggedMesh`.
+
+    Args:
+        path: the ``.msh`` file; ``<stem>.sensors.json`` beside it is read when present.
+        comm: MPI communicator (default ``MPI.COMM_WORLD``); rank 0 reads, cells are distributed.
+        require_volumes / require_facets: group names that must be present.
+
+    Raises:
+        FileNotFoundError: the file does not exist.
+        ValueError: Gmsh cannot read it, or it has no volume group.
+        KeyError: a required group is missing (message names file, missing and present groups).
+    """
+    comm = _world(comm)
+    path = Path(path)
+    if comm.rank != 0:
+        _bcast_error(comm, None)
+        tagged = tagged_from_model(None, comm, source=str(path))
+    else:
+        with gmsh_session(verbose=verbose) as gmsh:
+            if not path.is_file():
+                error = FileNotFoundError(f"{path}: mesh file not found")
+            else:
+                error = _open_msh(gmsh, path, require_volumes, require_facets)
+            _bcast_error(comm, error)
+            tagged = tagged_from_model(gmsh.model, comm, source=str(path))
+    side = sensors_path(path)
+    sensors = read_sensors(side) if side.is_file() else {}
+    return TaggedMesh(
+        mesh=tagged.mesh,
+        cell_tags=tagged.cell_tags,
+        facet_tags=tagged.facet_tags,
+        volume_groups=tagged.volume_groups,
+        facet_groups=tagged.facet_groups,
+        sensors=sensors,
+        source=str(path),
+    )

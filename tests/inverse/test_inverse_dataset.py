@@ -1,0 +1,113 @@
+"""Virtual IHCP data set (thermo.dataset): numbering, reproducibility, files and CSV records."""
+
+import numpy as np
+import pytest
+from scipy.special import erfc
+
+from thermo.dataset import (
+    RECONSTRUCTION_CASES,
+    TEST_CASE,
+    build_dataset,
+    case_params,
+    load_dataset,
+    merge_datasets,
+    read_measurements_csv,
+    write_measurements_csv,
+)
+from thermo.duhamel import DuhamelOperator
+
+TIMES = np.linspace(0.0, 12.0, 121)
+
+
+def _forward():
+    depths = np.array([1.0, 2.0, 3.0, 4.0]) * 1e-3
+    step = np.zeros((TIMES.size, 4))
+    step[1:] = erfc(depths / (2.0 * np.sqrt(2.6e-5 * TIMES[1:, None])))
+    op = DuhamelOperator(step, y0=20.0)
+    return lambda f1: op(f1 - 20.0)
+
+
+def test_numbering():
+    assert case_params(1) == {"n_rpm": 382.0, "fz_mm": 0.05, "ae_mm": 0.1}
+    assert case_params(TEST_CASE) == {"n_rpm": 636.0, "fz_mm": 0.075, "ae_mm": 0.3}
+    for c, n in zip(RECONSTRUCTION_CASES, (382.0, 509.0, 636.0), strict=True):
+        assert case_params(c) == {"n_rpm": n, "fz_mm": 0.075, "ae_mm": 0.2}
+    all_params = {tuple(case_params(c).values()) for c in range(1, 28)}
+    assert len(all_params) == 27
+    with pytest.raises(ValueError, match="1..27"):
+        case_params(28)
+
+
+def test_build_save_load_and_split(tmp_path):
+    names = ("S1", "S2", "S3", "S4")
+    ds = build_dataset(_forward(), times=TIMES, sensor_names=names, sigmas=(0.0, 5.0), seed=7)
+    assert ds.f1.shape == (27, 121) and ds.noisy.shape == (2, 27, 121, 4)
+    np.testing.assert_allclose(ds.noisy[0], ds.clean)
+    assert np.std(ds.noisy[1] - ds.clean) == pytest.approx(5.0, rel=0.05)
+    assert np.all(ds.f1[:, 0] == 20.0) and np.all(ds.clean[:, 0] == 20.0)
+    ds.save(tmp_path / "ihcp")
+    again = load_dataset(tmp_path / "ihcp")
+    np.testing.assert_array_equal(again.noisy, ds.noisy)
+    assert again.meta["test_case"] == 24 and again.sensor_names == names
+    # building the cases in two parts (as two MPI ranks do) gives the same numbers
+    a = build_dataset(
+        _forward(),
+        times=TIMES,
+        sensor_names=names,
+        sigmas=(0.0, 5.0),
+        seed=7,
+        cases=range(1, 28, 2),
+    )
+    b = build_dataset(
+        _forward(),
+        times=TIMES,
+        sensor_names=names,
+        sigmas=(0.0, 5.0),
+        seed=7,
+        cases=range(2, 28, 2),
+    )
+    merged = merge_datasets([a, b])
+    np.testing.assert_array_equal(merged.noisy, ds.noisy)
+    np.testing.assert_array_equal(merged.cases, np.arange(1, 28))
+    one = ds.case(24, sigma=5.0)
+    assert one["noisy"].shape == (121, 4) and one["params"].tolist() == [636.0, 0.075, 0.3]
+
+
+def test_measurements_csv_round_trip_and_errors(tmp_path):
+    values = np.arange(12.0).reshape(4, 3) + 20.0
+    path = write_measurements_csv(
+        tmp_path / "m.csv",
+        times=np.arange(4) * 0.1,
+        values=values,
+        names=["A", "B", "C"],
+        f1=np.full(4, 500.0),
+        meta={"n_rpm": 509},
+    )
+    m = read_measurements_csv(path)
+    np.testing.assert_array_equal(m.values, values)
+    assert m.names == ("A", "B", "C") and m.meta == {"n_rpm": "509"}
+    np.testing.assert_array_equal(m.f1, 500.0)
+    bad = tmp_path / "bad.csv"
+    bad.write_text("time_s,A\n0.0,20\n0.1,nan\n")
+    with pytest.raises(ValueError, match=r"bad.csv: row 3, column 'A'"):
+        read_measurements_csv(bad)
+    bad.write_text("t,A\n0.0,20\n")
+    with pytest.raises(ValueError, match="time_s"):
+        read_measurements_csv(bad)
+
+
+def test_flux_dataset_uses_heat_input():
+    # a linear "sensor" that reads 1e-4 K per W/m² keeps the check independent of the FEM
+    ds = build_dataset(
+        lambda q: 20.0 + 1e-4 * np.stack([q, 0.5 * q], axis=1),
+        times=TIMES,
+        sensor_names=("A", "B"),
+        kind="flux",
+        sigmas=(0.0,),
+        cases=[14],
+    )
+    assert ds.kind == "flux" and np.all(ds.f1[0, TIMES <= 0.5] == 0.0)
+    assert ds.f1[0].max() > 1e5  # W/m²
+    np.testing.assert_allclose(ds.clean[0, :, 1] - 20.0, 0.5e-4 * ds.f1[0])
+    with pytest.raises(ValueError, match="expected"):
+        build_dataset(lambda q: np.zeros((3, 3)), times=TIMES, sensor_names=("A",), cases=[1])

@@ -1,0 +1,74 @@
+"""Discrete Duhamel sums (thermo.duhamel) against the brute-force double sum and linearity."""
+
+import numpy as np
+import pytest
+
+from thermo.duhamel import DuhamelOperator, index_of_times, sample_input, superpose, superpose_at
+from thermo.problem import History
+
+
+def _brute(step, u):
+    """y_n = sum_{k=1}^{n} (u_k - u_{k-1}) S_{n-k+1} with u_0 taken as 0 (module statement)."""
+    u = u.copy()
+    u[0] = 0.0
+    y = np.zeros_like(step)
+    for n in range(step.shape[0]):
+        for k in range(1, n + 1):
+            y[n] += (u[k] - u[k - 1]) * step[n - k + 1]
+    return y
+
+
+@pytest.fixture
+def step_and_input():
+    rng = np.random.default_rng(0)
+    step = np.cumsum(rng.random((61, 4)), axis=0)
+    step[0] = 0.0
+    u = rng.normal(size=61)
+    u[0] = 0.0
+    return step, u
+
+
+@pytest.mark.parametrize("dense", [True, False])
+def test_operator_equals_double_sum(step_and_input, dense, monkeypatch):
+    if not dense:  # force the FFT path
+        monkeypatch.setattr("thermo.duhamel.DENSE_LIMIT", 0)
+    step, u = step_and_input
+    y = DuhamelOperator(step, y0=20.0)(u)
+    np.testing.assert_allclose(y - 20.0, _brute(step, u), rtol=0, atol=1e-11)
+    np.testing.assert_allclose(superpose(step[:, 1], u), _brute(step, u)[:, 1], atol=1e-11)
+
+
+def test_unit_step_input_reproduces_step_response(step_and_input):
+    step, _ = step_and_input
+    u = np.ones(step.shape[0])
+    u[0] = 0.0
+    np.testing.assert_allclose(DuhamelOperator(step)(u), step, atol=1e-11)
+
+
+def test_linearity_and_delay(step_and_input):
+    step, _ = step_and_input
+    u = np.zeros(step.shape[0])
+    u[10:] = 3.0  # a step of 3 switched on at step 10 = step response delayed by 9 steps
+    y = DuhamelOperator(step)(u)
+    np.testing.assert_allclose(y[10:], 3.0 * step[1:-9], atol=1e-11)
+    np.testing.assert_allclose(y[:10], 0.0, atol=1e-12)
+
+
+def test_matrix_and_selected_times_agree(step_and_input):
+    step, u = step_and_input
+    op = DuhamelOperator(step)
+    y = op(u)
+    np.testing.assert_allclose(np.einsum("npk,k->np", op.matrix(), u), y, atol=1e-11)
+    idx = [0, 1, 17, 60]
+    np.testing.assert_allclose(superpose_at(step, u, idx, y0=5.0), y[idx] + 5.0, atol=1e-11)
+
+
+def test_sampling_helpers():
+    t = np.linspace(0.0, 1.0, 11)
+    u = sample_input(History(np.array([0.0, 1.0]), np.array([20.0, 30.0])), t, baseline=20.0)
+    np.testing.assert_allclose(u, 10.0 * t)
+    np.testing.assert_array_equal(index_of_times(t, [0.0, 0.3, 1.0]), [0, 3, 10])
+    with pytest.raises(ValueError, match="not all on the step grid"):
+        index_of_times(t, [0.35])
+    with pytest.raises(ValueError, match="sampled at the 11 step times"):
+        DuhamelOperator(np.ones((11, 2)))(np.ones(5))

@@ -1,0 +1,325 @@
+r"""Linear-response operator of the FEM model for one unknown boundary input (the F1 history).
+
+With constant properties the FEM solution is affine in the boundary data. Split the problem
+into a **baseline** (every given boundary condition, the unknown group held at the baseline:
+:math:`T = T_0` for a temperature input, :math:`q = 0` for a flux input) and the **unit step**
+of the unknown input with every other datum homogeneous (Dirichlet :math:`T_0`, flux 0,
+convection :math:`T_\infty = T_0`, initial :math:`T_0`). Then, at the step times,
+
+.. math::
+
+    y_n = y^{base}_n + \sum_{k=1}^{n} (u_k - u_{k-1})\, S_{n-k+1}, \qquad u_0 = 0,
+
+exactly for the discrete scheme (:mod:`thermo.duhamel`), with :math:`u = T_{F1} - T_0` (K) or
+:math:`u = q_{F1}` (W/m²). When the baseline is trivially :math:`T_0` (all other data already
+homogeneous, the usual insulated/convection-to-ambient set-up), it is not computed: one FEM run
+gives the operator. Otherwise a second run stores the baseline probes (and fields).
+
+Fields (optional) are the local dof arrays of the P1 temperature (``T.x.array``: owned + ghost
+dofs of this rank, shape (n_t, n_local); with contact conductance the arrays of the per-volume
+functions concatenated in the solver's order), recorded with the solver's ``on_step`` callback; they
+can be written back into a ``dolfinx.fem.Function`` of the same space for rendering. Storage is
+(n_t × n_dofs) doubles, so record fields only for meshes that fit (240 steps × 1e5 dofs ≈ 190 MB).
+
+Save/load: one ``.npz`` (arrays) plus a ``.json`` side file (units, kind, boundary, time grid,
+scheme, probe names, mesh source), written to temporary names and renamed; call it on one rank.
+Fields are saved only from a serial run (rank-local arrays are not a global ordering); a
+response computed on several ranks is saved with its probe arrays only.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+
+from thermo.duhamel import DuhamelOperator, index_of_times, superpose_at
+from thermo.inverse.sensitivity import Sensitivity, build_sensitivity
+from thermo.problem import (
+    ConvectionBC,
+    FluxBC,
+    HeatProblem,
+    History,
+    InsulatedBC,
+    TemperatureBC,
+)
+
+InputKind = Literal["temperature", "flux"]
+
+
+@dataclass
+class LinearResponse:
+    """Step response of probes (and fields) to the unknown boundary input.
+
+    Attributes:
+        times: step times s, shape (n_t,).
+        step: probe step response, K per input unit, shape (n_t, n_probes).
+        probe_names: probe column names.
+        kind: "temperature" (input T − T0, K) or "flux" (W/m²).
+        boundary: facet group of the unknown input.
+        T0: initial/baseline temperature, °C.
+        scheme: time scheme of the FEM run.
+        base: baseline probe values °C, shape (n_t, n_probes); None means T0 everywhere.
+        field_step: field step response, shape (n_t, n_local_dofs), or None.
+        field_base: baseline field, shape (n_t, n_local_dofs), or None (T0).
+        meta: provenance (mesh source, dofs, timings).
+    """
+
+    times: np.ndarray
+    step: np.ndarray
+    probe_names: tuple[str, ...]
+    kind: InputKind
+    boundary: str
+    T0: float
+    scheme: str
+    base: np.ndarray | None = None
+    field_step: np.ndarray | None = None
+    field_base: np.ndarray | None = None
+    meta: dict = field(default_factory=dict)
+
+    def input_samples(self, history: np.ndarray | History) -> np.ndarray:
+        """u_n on :attr:`times` from an absolute history (°C or W/m²), shape (n_t,)."""
+        values = history(self.times) if callable(history) else np.asarray(history, dtype=float)
+        values = np.asarray(values, dtype=float).reshape(-1)
+        if values.shape != self.times.shape:
+            raise ValueError(f"history must have {self.times.size} samples, got {values.size}")
+        return values - (self.T0 if self.kind == "temperature" else 0.0)
+
+    def probes(self, history: np.ndarray | History) -> np.ndarray:
+        """Probe temperatures °C for an absolute boundary history, shape (n_t, n_probes)."""
+        op = self.__dict__.get("_operator")
+        if op is None or op.step is not self.step:
+            op = self.__dict__["_operator"] = DuhamelOperator(self.step)
+        y = op(self.input_samples(history))
+        return y + (self.T0 if self.base is None else self.base)
+
+    def fields(self, history: np.ndarray | History, *, at_times: Sequence[float]) -> np.ndarray:
+        """Field dof values °C at ``at_times`` (s, on the step grid), shape (k, n_local_dofs)."""
+        if self.field_step is None:
+            raise ValueError("LinearResponse: no field response was recorded (record_fields)")
+        idx = index_of_times(self.times, at_times)
+        y = superpose_at(self.field_step, self.input_samples(history), idx)
+        return y + (self.T0 if self.field_base is None else self.field_base[idx])
+
+    def sensitivity(
+        self,
+        *,
+        obs_times: np.ndarray | None = None,
+        param_times: np.ndarray | None = None,
+        probes: Sequence[str] | None = None,
+    ) -> Sensitivity:
+        """Sensitivity matrix for the inverse methods (:mod:`thermo.inverse.sensitivity`);
+        its ``y0`` is the baseline at the observation times (default: the step times > 0)."""
+        cols = list(range(len(self.probe_names)))
+        if probes is not None:
+            missing = [p for p in probes if p not in self.probe_names]
+            if missing:
+                raise KeyError(f"probes {missing} not in the response ({list(self.probe_names)})")
+            cols = [self.probe_names.index(p) for p in probes]
+        obs = self.times[1:] if obs_times is None else np.asarray(obs_times, dtype=float)
+        names = [self.probe_names[i] for i in cols]
+        return build_sensitivity(
+            self.step[:, cols],
+            self.times,
+            obs_times=obs,
+            param_times=param_times,
+            y0=self.baseline_at(obs, names),
+            probe_names=names,
+        )
+
+    def baseline_at(self, obs_times: np.ndarray, probes: Sequence[str] | None = None) -> np.ndarray:
+        """Baseline probe values at ``obs_times`` (linear interpolation), (n_obs, n_probes)."""
+        names = list(probes) if probes is not None else list(self.probe_names)
+        cols = [self.probe_names.index(p) for p in names]
+        if self.base is None:
+            return np.full((np.size(obs_times), len(cols)), self.T0)
+        return np.stack([np.interp(obs_times, self.times, self.base[:, c]) for c in cols], 1)
+
+    def save(self, path: str | os.PathLike) -> tuple[Path, Path]:
+        """Write ``<path>.npz`` and ``<path>.json`` atomically; returns both paths."""
+        path = Path(path)
+        npz, meta_path = path.with_suffix(".npz"), path.with_suffix(".json")
+        arrays: dict[str, np.ndarray] = {"times": self.times, "step": self.step}
+        serial = int(self.meta.get("n_ranks", 1)) == 1
+        for name in ("base", "field_step", "field_base"):
+            value = getattr(self, name)
+            if value is not None and (serial or name == "base"):
+                arrays[name] = value
+        meta = {
+            "format": "millheat.linear_response/1",
+            "units": {
+                "times": "s",
+                "step": "K per input unit",
+                "base": "degC",
+                "input": "K above T0" if self.kind == "temperature" else "W/m^2",
+            },
+            "kind": self.kind,
+            "boundary": self.boundary,
+            "T0_degC": self.T0,
+            "scheme": self.scheme,
+            "probe_names": list(self.probe_names),
+            "meta": self.meta,
+        }
+        npz.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=npz.parent, suffix=".npz.tmp")
+        with os.fdopen(fd, "wb") as fh:
+            np.savez_compressed(fh, **arrays)
+        os.chmod(tmp, 0o644)  # mkstemp creates 0600; data files are meant to be shared
+        os.replace(tmp, npz)
+        fd, tmp = tempfile.mkstemp(dir=npz.parent, suffix=".json.tmp")
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            json.dump(meta, fh, indent=2, default=float)
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, meta_path)
+        return npz, meta_path
+
+    @classmethod
+    def load(cls, path: str | os.PathLike) -> LinearResponse:
+        """Read a response written by :meth:`save` (``path`` with or without suffix)."""
+        path = Path(path)
+        npz, meta_path = path.with_suffix(".npz"), path.with_suffix(".json")
+        try:
+            meta = json.loads(meta_path.read_text(encoding="utf-8"))
+        except (OSError, json.JSONDecodeError) as err:
+            raise ValueError(f"{meta_path}: cannot read linear-response metadata ({err})") from err
+        if meta.get("format") != "millheat.linear_response/1":
+            raise ValueError(f"{meta_path}: format must be 'millheat.linear_response/1'")
+        with np.load(npz) as data:
+            arrays = {k: data[k] for k in data.files}
+        return cls(
+            times=arrays["times"],
+            step=arrays["step"],
+            probe_names=tuple(meta["probe_names"]),
+            kind=meta["kind"],
+            boundary=meta["boundary"],
+            T0=float(meta["T0_degC"]),
+            scheme=meta["scheme"],
+            base=arrays.get("base"),
+            field_step=arrays.get("field_step"),
+            field_base=arrays.get("field_base"),
+            meta=meta.get("meta", {}),
+        )
+
+
+def _is_homogeneous(problem: HeatProblem, unknown: str) -> bool:
+    T0 = problem.time.T0
+    for name, bc in problem.boundaries.items():
+        if name == unknown or isinstance(bc, InsulatedBC):
+            continue
+        if isinstance(bc, ConvectionBC) and bc.T_inf != T0:
+            return False
+        if isinstance(bc, TemperatureBC) and np.any(bc.value.values != T0):
+            return False
+        if isinstance(bc, FluxBC) and np.any(bc.value.values != 0.0):
+            return False
+    return True
+
+
+def split_problem(
+    problem: HeatProblem, *, boundary: str, kind: InputKind
+) -> tuple[HeatProblem, HeatProblem]:
+    """(unit-step problem, baseline problem) for the unknown ``boundary`` (module docstring)."""
+    if kind not in ("temperature", "flux"):
+        raise ValueError(f"kind must be 'temperature' or 'flux', got {kind!r}")
+    T0, dt = problem.time.T0, problem.time.dt
+    homog: dict[str, Any] = {}
+    for name, bc in problem.boundaries.items():
+        if name == boundary:
+            continue
+        if isinstance(bc, ConvectionBC):
+            homog[name] = ConvectionBC(h=bc.h, T_inf=T0)
+        elif isinstance(bc, TemperatureBC):
+            homog[name] = TemperatureBC(History.constant(T0))
+        elif isinstance(bc, FluxBC):
+            homog[name] = FluxBC(History.constant(0.0))
+        else:
+            homog[name] = bc
+    if kind == "temperature":
+        step_bc: Any = TemperatureBC(History(np.array([0.0, dt]), np.array([T0, T0 + 1.0])))
+        base_bc: Any = TemperatureBC(History.constant(T0))
+    else:
+        step_bc = FluxBC(History(np.array([0.0, dt]), np.array([0.0, 1.0])))
+        base_bc = FluxBC(History.constant(0.0))
+    step_problem = replace(problem, boundaries={**homog, boundary: step_bc})
+    base_problem = replace(problem, boundaries={**problem.boundaries, boundary: base_bc})
+    return step_problem, base_problem
+
+
+def compute_linear_response(
+    tagged: Any,
+    problem: HeatProblem,
+    *,
+    boundary: str,
+    kind: InputKind,
+    probes: Mapping[str, Sequence[float]],
+    record_fields: bool = False,
+    progress: bool = False,
+) -> LinearResponse:
+    """Run the FEM for the unit step of ``boundary`` (and the baseline when needed).
+
+    Args:
+        tagged: :class:`meshes.tagged.TaggedMesh`.
+        problem: the forward problem; the entry for ``boundary`` (if any) is replaced.
+        boundary: facet group of the unknown input (e.g. ``"F1"``).
+        kind: "temperature" or "flux".
+        probes: probe name → (x, y, z) m.
+        record_fields: also keep the dof arrays at every step.
+        progress: tqdm bar of the solver.
+    """
+    from thermo.solver import solve_transient
+
+    tagged.require(facets=[boundary])
+    if not probes:
+        raise ValueError("compute_linear_response: at least one probe is needed")
+    step_problem, base_problem = split_problem(problem, boundary=boundary, kind=kind)
+    names = tuple(probes)
+
+    def run(prob: HeatProblem) -> tuple[np.ndarray, np.ndarray | None, dict]:
+        frames: list[np.ndarray] = []
+
+        def keep(_n: int, _t: float, T: Any) -> None:
+            funcs = T if isinstance(T, list) else [T]  # one function per volume with contact
+            frames.append(np.concatenate([f.x.array for f in funcs]))
+
+        res = solve_transient(
+            tagged,
+            prob,
+            probes=dict(probes),
+            on_step=keep if record_fields else None,
+            progress=progress,
+        )
+        y = np.stack([res.probes[n] for n in names], axis=1)
+        return y, (np.stack(frames) if record_fields else None), dict(res.timings)
+
+    T0 = problem.time.T0
+    y_step, f_step, timings = run(step_problem)
+    y_step = y_step - T0
+    if f_step is not None:
+        f_step = f_step - T0
+    base = f_base = None
+    if not _is_homogeneous(problem, boundary):
+        base, f_base, _ = run(base_problem)
+    return LinearResponse(
+        times=problem.time.times,
+        step=y_step,
+        probe_names=names,
+        kind=kind,
+        boundary=boundary,
+        T0=T0,
+        scheme=problem.time.scheme,
+        base=base,
+        field_step=f_step,
+        field_base=f_base,
+        meta={
+            "mesh": str(getattr(tagged, "source", "")),
+            "n_ranks": int(tagged.mesh.comm.size),
+            "timings": timings,
+            "probes_m": {n: list(map(float, p)) for n, p in probes.items()},
+        },
+    )

@@ -1,0 +1,138 @@
+"""Measurement records of paper 001 as arrays: CSV path, temperature-sensitive features, stacking.
+
+A *record* is one operating condition as a ``pandas.DataFrame`` with a ``time_s`` column, one
+column per temperature point (°C) and the measured Z drift ``dz_um`` (µm). The CSV layout (real
+machine data go through the same path) is one long table::
+
+    condition,time_s,S25,S26,...,B6,...,dz_um
+    H1,0,20.01,...,0.3
+
+Features are *temperature rises* (§2.2: "temperature-rise data"): each candidate minus its
+value at the start of the condition (mean of the first ``BASELINE_SAMPLES`` samples, so one noisy
+sample does not offset a whole day). Candidates follow §2.2.1 of the paper: spindle points, column
+front–rear differences, base points and their region means.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import Mapping
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+BASELINE_SAMPLES = 5
+TARGET = "dz_um"
+
+_F = ("C16", "C14", "C18")
+_R = ("C15", "C13", "C17")
+
+#: region -> candidate name -> {point: weight}; the §2.2.1 candidates
+CANDIDATES: dict[str, dict[str, dict[str, float]]] = {
+    "spindle": {
+        "S25": {"S25": 1.0},
+        "S26": {"S26": 1.0},
+        "S27": {"S27": 1.0},
+        "mean(S25,S26,S27)": {p: 1 / 3 for p in ("S25", "S26", "S27")},
+    },
+    "column": {
+        "C16-C15": {"C16": 1.0, "C15": -1.0},
+        "C14-C13": {"C14": 1.0, "C13": -1.0},
+        "C18-C17": {"C18": 1.0, "C17": -1.0},
+        "mean(C16,C14,C18)-mean(C15,C13,C17)": {
+            **{p: 1 / 3 for p in _F},
+            **{p: -1 / 3 for p in _R},
+        },
+    },
+    "base": {
+        **{f"B{i}": {f"B{i}": 1.0} for i in range(1, 7)},
+        "mean(B1..B4)": {f"B{i}": 0.25 for i in range(1, 5)},
+        "mean(B5,B6)": {"B5": 0.5, "B6": 0.5},
+        "mean(B1..B6)": {f"B{i}": 1 / 6 for i in range(1, 7)},
+    },
+}
+REGIONS: tuple[str, ...] = ("spindle", "base", "column")  #: model input order
+
+
+def _check_record(name: str, df: pd.DataFrame, columns: list[str], source: str) -> None:
+    missing = [c for c in columns if c not in df.columns]
+    if missing:
+        raise ValueError(f"{source}: condition {name!r} lacks columns {missing}")
+    bad = [c for c in columns if not np.all(np.isfinite(df[c].to_numpy(dtype=float)))]
+    if bad:
+        raise ValueError(f"{source}: condition {name!r} has NaN/inf in columns {bad}")
+    if len(df) <= BASELINE_SAMPLES:
+        raise ValueError(f"{source}: condition {name!r} needs > {BASELINE_SAMPLES} rows")
+
+
+def candidate_rise(df: pd.DataFrame, weights: Mapping[str, float]) -> np.ndarray:
+    """Rise (°C, shape (n,)) of the weighted point combination ``weights`` in one record."""
+    v = sum(w * df[p].to_numpy(dtype=float) for p, w in weights.items())
+    return v - v[:BASELINE_SAMPLES].mean()
+
+
+def features(
+    records: Mapping[str, pd.DataFrame], selected: Mapping[str, str], *, source: str = "records"
+) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """Model arrays per condition: ``name -> (x (n, 1, 3) °C, y (n,) µm)``.
+
+    ``selected`` maps each region of :data:`REGIONS` to one candidate name of :data:`CANDIDATES`.
+    """
+    out = {}
+    for name, df in records.items():
+        points = sorted({p for r in REGIONS for p in CANDIDATES[r][selected[r]]})
+        _check_record(name, df, [*points, TARGET], source)
+        x = np.stack([candidate_rise(df, CANDIDATES[r][selected[r]]) for r in REGIONS], axis=-1)
+        out[name] = (x[:, None, :].astype(np.float32), df[TARGET].to_numpy(dtype=np.float32))
+    return out
+
+
+def stack(
+    data: Mapping[str, tuple[np.ndarray, np.ndarray]], names: list[str]
+) -> tuple[np.ndarray, np.ndarray]:
+    """Concatenate the conditions ``names``: ``(x (N, 1, 3), y (N,))``."""
+    missing = [n for n in names if n not in data]
+    if missing:
+        raise KeyError(f"conditions {missing} not in data (have {sorted(data)})")
+    return (
+        np.concatenate([data[n][0] for n in names]),
+        np.concatenate([data[n][1] for n in names]),
+    )
+
+
+def write_records_csv(records: Mapping[str, pd.DataFrame], path: str | Path) -> Path:
+    """Write records as one long CSV (``condition`` column first), atomically."""
+    path = Path(path)
+    table = pd.concat(
+        [df.assign(condition=name) for name, df in records.items()], ignore_index=True
+    )
+    table = table[["condition", *[c for c in table.columns if c != "condition"]]]
+    fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
+    os.close(fd)
+    table.to_csv(tmp, index=False)
+    os.replace(tmp, path)
+    return path
+
+
+def read_records_csv(path: str | Path) -> dict[str, pd.DataFrame]:
+    """Read a long CSV (columns ``condition, time_s, <points...>, dz_um``) into records.
+
+    Raises ``ValueError`` naming the file and field when a required column is missing or a
+    value is not finite; the order of conditions is the order of first appearance.
+    """
+    path = Path(path)
+    table = pd.read_csv(path)
+    for col in ("condition", "time_s", TARGET):
+        if col not in table.columns:
+            raise ValueError(
+                f"{path}: missing column {col!r} (expected condition,time_s,...,dz_um)"
+            )
+    records = {}
+    for name in pd.unique(table["condition"]):
+        df = table[table["condition"] == name].drop(columns="condition").reset_index(drop=True)
+        numeric = [c for c in df.columns]
+        _check_record(str(name), df, numeric, str(path))
+        records[str(name)] = df
+    return records

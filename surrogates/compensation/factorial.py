@@ -1,0 +1,222 @@
+r"""Structure screening (Table 6), the A × B × C factorial with repeats, Type II ANOVA (Table 7)
+and recommended combinations (Table 11) of paper 001, §2.4 and §3.
+
+Response: :math:`\mathrm{RMSE}_{avg}` of Eq. (5) on the aged machine, i.e. (mean RMSE over
+H1–H18 + RMSE H19 + RMSE H20) / 3 in µm. The ANOVA model is Eq. (7),
+
+.. math::  y_{ijkl}=\mu+\alpha_i+\beta_j+\gamma_k+(\alpha\beta)_{ij}+(\alpha\gamma)_{ik}
+           +(\beta\gamma)_{jk}+(\alpha\beta\gamma)_{ijk}+\varepsilon_{ijkl},
+
+fitted by OLS (statsmodels ``ols``) and decomposed with ``anova_lm(typ=2)``. Every training of one
+structure (all B levels × C levels × repeats) is one vectorised call of
+:func:`surrogates.compensation.transfer.train_members`.
+
+Recommended combinations follow §3.3–3.4: (1) the best level of each factor's main effect;
+(2) for each pair of factors the best cell of their interaction table, completed by the best
+level of the third factor given that cell; (3) the best cell of the three-way table.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+from flax import nnx
+from statsmodels.formula.api import ols
+from statsmodels.stats.anova import anova_lm
+
+from surrogates.compensation.model import PRETRAINED_LAYERS, CompensationNet, Structure
+from surrogates.compensation.transfer import (
+    CONDITION_SETS,
+    FREEZING,
+    FineTuneConfig,
+    init_members,
+    layer_masks,
+    predict_members,
+    rmse_avg,
+    rmse_per_condition,
+    train_members,
+)
+
+EVAL_NAMES: list[str] = [f"H{i}" for i in range(1, 21)]  #: H1–H18, then H19 (val), H20 (test)
+ANOVA_ROWS: dict[str, str] = {
+    "C(fA)": "A", "C(fB)": "B", "C(fC)": "C", "C(fA):C(fB)": "A:B", "C(fA):C(fC)": "A:C",
+    "C(fB):C(fC)": "B:C", "C(fA):C(fB):C(fC)": "A:B:C", "Residual": "Residual",
+}  # fmt: skip
+
+
+@dataclass
+class AgedData:
+    """Aged-state arrays: per-condition ``(x, y)`` and the pooled evaluation stack H1–H20."""
+
+    data: dict[str, tuple[np.ndarray, np.ndarray]]
+
+    def __post_init__(self) -> None:
+        missing = [n for n in EVAL_NAMES if n not in self.data]
+        if missing:
+            raise ValueError(f"AgedData: conditions {missing} missing (need H1–H20)")
+        self.x = np.concatenate([self.data[n][0] for n in EVAL_NAMES])
+        self.y = np.concatenate([self.data[n][1] for n in EVAL_NAMES])
+        sizes = [len(self.data[n][1]) for n in EVAL_NAMES]
+        self.offsets = dict(zip(EVAL_NAMES, np.cumsum([0, *sizes[:-1]]), strict=True))
+
+    def ids(self, names: list[str]) -> np.ndarray:
+        """Indices into the pooled stack of the samples of ``names``."""
+        return np.concatenate(
+            [self.offsets[n] + np.arange(len(self.data[n][1])) for n in names]
+        ).astype(np.int32)
+
+    def score(self, graphdef: nnx.GraphDef, params: nnx.State) -> tuple[np.ndarray, np.ndarray]:
+        """``(RMSE_avg (members,), RMSE per condition (members, 20))`` of stacked params."""
+        per = rmse_per_condition(predict_members(graphdef, params, self.x), self.data, EVAL_NAMES)
+        return rmse_avg(per, 18), per
+
+
+def direct_test(pretrained: CompensationNet, aged: AgedData) -> tuple[float, np.ndarray]:
+    """Pretrained model applied to the aged machine without transfer: (RMSE_avg, per condition)."""
+    graphdef, params = init_members(pretrained.structure, [0], pretrained=pretrained)
+    avg, per = aged.score(graphdef, params)
+    return float(avg[0]), per[0]
+
+
+def train_grid(
+    structure: Structure,
+    pretrained: CompensationNet | None,
+    aged: AgedData,
+    *,
+    b_levels: list[str],
+    c_levels: list[str],
+    repeats: int,
+    seed: int,
+    config: FineTuneConfig,
+    condition_sets: dict[str, list[str]] | None = None,
+) -> tuple[pd.DataFrame, float]:
+    """Train ``structure`` for every (B, C, repeat) in one vectorised call.
+
+    ``pretrained=None`` trains from scratch (all layers free, random init). Returns a DataFrame
+    (columns B, C, repeat, rmse, plus rmse_H1…H20) and the wall seconds of the call.
+    """
+    sets = condition_sets or CONDITION_SETS
+    grid = [(b, c, r) for b in b_levels for c in c_levels for r in range(repeats)]
+    seeds = [seed * 100_003 + k for k in range(len(grid))]
+    graphdef, params = init_members(structure, seeds, pretrained=pretrained)
+    unfrozen = [PRETRAINED_LAYERS if pretrained is None else FREEZING[b] for b, _, _ in grid]
+    masks = layer_masks(params, unfrozen)
+    result = train_members(
+        graphdef, params, masks, x=aged.x, y=aged.y,
+        sample_ids=[aged.ids(sets[c]) for _, c, _ in grid],
+        val=aged.data["H19"], seeds=seeds, config=config,
+    )  # fmt: skip
+    avg, per = aged.score(graphdef, result.params)
+    table = pd.DataFrame(grid, columns=["B", "C", "repeat"])
+    table["rmse"] = avg
+    for j, name in enumerate(EVAL_NAMES):
+        table[f"rmse_{name}"] = per[:, j]
+    return table, result.seconds
+
+
+def screen_structures(
+    structures: list[Structure],
+    pretrained: CompensationNet,
+    aged: AgedData,
+    *,
+    repeats: int,
+    seed: int,
+    config: FineTuneConfig,
+    freezing: str = "B1",
+    progress: bool = False,
+) -> pd.DataFrame:
+    """Table 6: mean RMSE_avg of each structure over C1–C9 × repeats (pretrained layers frozen
+    as ``freezing``; the paper does not state the scheme of its screening, we use B1)."""
+    from tqdm.auto import tqdm
+
+    from surrogates.compensation.model import structure_label
+
+    rows = []
+    for k, s in enumerate(tqdm(structures, desc="screening", disable=not progress)):
+        table, secs = train_grid(
+            s, pretrained, aged, b_levels=[freezing], c_levels=list(CONDITION_SETS),
+            repeats=repeats, seed=seed + k, config=config,
+        )  # fmt: skip
+        rows.append(
+            {"structure": structure_label(s), "kinds": ",".join(s), "mean_rmse": table.rmse.mean(),
+             "std_rmse": table.rmse.std(ddof=1) if len(table) > 1 else 0.0, "seconds": secs}
+        )  # fmt: skip
+    return pd.DataFrame(rows).sort_values("mean_rmse").reset_index(drop=True)
+
+
+def choose_levels(screen: pd.DataFrame, baseline: float, *, n: int = 4) -> list[Structure]:
+    """Factor A levels: the ``n`` best structures, those beating ``baseline`` first (§2.4.1)."""
+    ordered = screen.sort_values("mean_rmse")
+    return [tuple(k.split(",")) for k in ordered.kinds.iloc[:n]]
+
+
+def run_factorial(
+    levels: list[Structure],
+    pretrained: CompensationNet,
+    aged: AgedData,
+    *,
+    repeats: int,
+    seed: int,
+    config: FineTuneConfig,
+    progress: bool = False,
+) -> tuple[pd.DataFrame, float]:
+    """All A × B × C × repeats trainings; returns (rows A, B, C, repeat, rmse, ...), seconds."""
+    from tqdm.auto import tqdm
+
+    tables, total = [], 0.0
+    for i, s in enumerate(tqdm(levels, desc="factorial", disable=not progress)):
+        table, secs = train_grid(
+            s, pretrained, aged, b_levels=list(FREEZING), c_levels=list(CONDITION_SETS),
+            repeats=repeats, seed=seed + 1000 * (i + 1), config=config,
+        )  # fmt: skip
+        table.insert(0, "A", f"A{i + 1}")
+        tables.append(table)
+        total += secs
+    return pd.concat(tables, ignore_index=True), total
+
+
+def anova(table: pd.DataFrame, *, response: str = "rmse") -> pd.DataFrame:
+    """Type II three-way ANOVA of ``response`` on factors A, B, C (columns of ``table``).
+
+    Returns rows A, B, C, A:B, A:C, B:C, A:B:C, Residual with columns sum_sq, df, mean_sq, F, p.
+    """
+    for col in ("A", "B", "C", response):
+        if col not in table.columns:
+            raise ValueError(f"anova: table lacks column {col!r}")
+    cells = table.groupby(["A", "B", "C"]).size()
+    if cells.min() < 2:
+        raise ValueError("anova: every (A, B, C) cell needs >= 2 repeats for a residual term")
+    frame = pd.DataFrame(
+        {"fA": table["A"], "fB": table["B"], "fC": table["C"], "y": table[response]}
+    )
+    fit = ols("y ~ C(fA) * C(fB) * C(fC)", data=frame).fit()
+    res = anova_lm(fit, typ=2).rename(index=ANOVA_ROWS)
+    res = res.rename(columns={"PR(>F)": "p"})
+    res["mean_sq"] = res["sum_sq"] / res["df"]
+    return res.loc[list(ANOVA_ROWS.values()), ["sum_sq", "df", "mean_sq", "F", "p"]]
+
+
+def recommend(table: pd.DataFrame) -> list[dict[str, str]]:
+    """Recommended (A, B, C) combinations from main effects, two- and three-way tables."""
+    best = {f: table.groupby(f)["rmse"].mean().idxmin() for f in ("A", "B", "C")}
+    recs = [{"source": "main effects", **best}]
+    for pair in (("A", "B"), ("A", "C"), ("B", "C")):
+        cell = table.groupby(list(pair))["rmse"].mean().idxmin()
+        fixed = dict(zip(pair, cell, strict=True))
+        third = next(f for f in ("A", "B", "C") if f not in pair)
+        sub = table[(table[pair[0]] == cell[0]) & (table[pair[1]] == cell[1])]
+        fixed[third] = sub.groupby(third)["rmse"].mean().idxmin()
+        recs.append({"source": f"interaction {pair[0]}×{pair[1]}", **fixed})
+    cell = table.groupby(["A", "B", "C"])["rmse"].mean().idxmin()
+    recs.append({"source": "interaction A×B×C", **dict(zip(("A", "B", "C"), cell, strict=True))})
+    return recs
+
+
+def timed(fn, *args, **kwargs):
+    """``(result, seconds)`` of ``fn(*args, **kwargs)``."""
+    t0 = time.perf_counter()
+    out = fn(*args, **kwargs)
+    return out, time.perf_counter() - t0

@@ -1,0 +1,54 @@
+"""The virtual machining centre: exact steady state, calibration targets of §2.1.3, drift sign."""
+
+import numpy as np
+import pytest
+
+from thermo.machine_conditions import OperatingCondition, conditions
+from thermo.machine_tool import (
+    TARGETS,
+    calibrate,
+    calibration_rises,
+    simulate,
+    simulate_nodes,
+    steady_state,
+)
+
+
+def _constant(speed: float, ambient: float, servo: float, hours: float) -> OperatingCondition:
+    return OperatingCondition(
+        "const", "test", "constant inputs",
+        lambda t: np.full(np.shape(t), speed), lambda t: np.full(np.shape(t), ambient),
+        lambda t: np.full(np.shape(t), servo), duration_s=hours * 3600.0,
+    )  # fmt: skip
+
+
+def test_network_reaches_analytic_steady_state():
+    p = calibrate("delivery")
+    t, temps, _ = simulate_nodes(p, _constant(8000.0, 20.0, 1.0, 200.0), step_s=600.0)
+    expected = steady_state(p, ambient_c=20.0, q=np.array([p.q_ref, 1.0]))
+    np.testing.assert_allclose(temps[-1], expected, atol=1e-6)
+
+
+@pytest.mark.parametrize("state", ["delivery", "aged"])
+def test_calibration_targets(state):
+    cool, spindle, dz = calibration_rises(calibrate(state))
+    assert np.allclose((cool, spindle, dz), TARGETS[state], atol=1e-3)
+
+
+def test_h7_h10_record_matches_paper_ranges():
+    late = slice(330, 360)  # 5.5–6 h at 60 s sampling
+    d = simulate(calibrate("delivery"), conditions("delivery")["H7'"], noise=False)
+    a = simulate(calibrate("aged"), conditions("aged")["H10"], noise=False)
+    assert 5.0 <= d.dz_true_um.iloc[late].mean() <= 7.0
+    assert 22.0 <= a.dz_true_um.iloc[late].mean() <= 26.0
+    assert abs(d.CoolOut.iloc[late].mean() - 20.0 - 1.5) < 0.1
+    assert abs(a.CoolOut.iloc[late].mean() - 20.0 - 2.5) < 0.1
+
+
+def test_drift_sign_and_noise():
+    p = calibrate("aged")
+    quiet = simulate(p, conditions("aged")["H1"], noise=False)
+    run = simulate(p, conditions("aged")["H4"], noise=True, seed=3)
+    assert np.allclose(quiet.dz_true_um, 0.0, atol=1e-9)  # e-stop, 20 °C: nothing moves
+    assert run.dz_true_um.iloc[-121] > 10.0  # spindle heat pushes the tool +Z
+    assert 1.0 < np.std(run.dz_um - run.dz_true_um) < 2.0

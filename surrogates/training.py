@@ -110,7 +110,7 @@ def _take(tree: PyTree, idx: np.ndarray) -> PyTree:
 
 def predict(model: nnx.Module, x: PyTree, *, batch_size: int = 4096) -> jax.Array:
     """Evaluation-mode predictions of ``model`` on ``x`` (dropout off), batched."""
-    eval_model = nnx.view(model, deterministic=True)
+    eval_model = nnx.view(model, deterministic=True, raise_if_not_found=False)
     graphdef, state = nnx.split(eval_model)
     apply = _jitted_apply(graphdef)
     n = _n_samples(x)
@@ -164,7 +164,7 @@ def fit(
     steps = max(1, n // batch)
     tx = optimizer or config.make_optimizer()
 
-    train_view = nnx.view(model, deterministic=False)
+    train_view = nnx.view(model, deterministic=False, raise_if_not_found=False)
     graphdef, params, rest = nnx.split(train_view, nnx.Param, ...)
     opt_state = tx.init(params)
 
@@ -179,7 +179,9 @@ def fit(
         updates, opt_state = tx.update(grads, opt_state, params)
         return optax.apply_updates(params, updates), new_rest, opt_state, loss
 
-    eval_graphdef, _, _ = nnx.split(nnx.view(model, deterministic=True), nnx.Param, ...)
+    eval_graphdef, _, _ = nnx.split(
+        nnx.view(model, deterministic=True, raise_if_not_found=False), nnx.Param, ...
+    )
 
     @jax.jit
     def val_step(params, rest, xb, yb):

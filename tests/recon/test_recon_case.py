@@ -1,0 +1,96 @@
+"""End-to-end ``python -m cases.milling_reconstruction --quick``: files, bounds, reproducibility."""
+
+from __future__ import annotations
+
+import json
+import math
+
+import numpy as np
+import pytest
+
+from cases.milling_reconstruction import main
+
+SIGMA = 5.0
+
+
+@pytest.fixture(scope="module")
+def runs(tmp_path_factory):
+    base = tmp_path_factory.mktemp("recon")
+    common = ["--quick", "--cache", str(base / "cache"), "--no-progress", "--seed", "7"]
+    assert main(["--out", str(base / "a"), *common]) == 0
+    assert main(["--out", str(base / "b"), *common]) == 0  # second run: cached response
+    return base
+
+
+def _metrics(path):
+    return json.loads((path / "metrics.json").read_text(encoding="utf-8"))
+
+
+def test_quick_run_writes_everything(runs):
+    out = runs / "a"
+    for name in (
+        "fig10_fields.png",
+        "fig10_sensors.png",
+        "boundary.png",
+        "metrics.json",
+        "report.md",
+    ):
+        assert (out / name).stat().st_size > 0, name
+    m = _metrics(out)
+    assert len(m["conditions"]) == 3 and not m["response_cached"]
+    for label in m["conditions"]:
+        for f in ("T.xdmf", "T.h5", "sensors.csv"):
+            assert (out / label / f).stat().st_size > 0
+        assert f"{label}/T.xdmf" in m["conditions"][label]["paraview"]
+    report = (out / "report.md").read_text(encoding="utf-8")
+    assert "| quantity | paper 000 §4.2 | ours |" in report and "fig10_fields.png" in report
+    assert not list(runs.glob(".a.partial-*"))
+
+
+def test_metrics_finite_and_physical(runs):
+    m = _metrics(runs / "a")
+    for c in m["conditions"].values():
+        for name in ("S1", "S2", "S3", "S4"):
+            s = c["sensors"][name]
+            assert 0.9 < s["r2"] <= 1.0
+            assert 0.5 * SIGMA < s["rmse"] < 2.0 * SIGMA  # misfit about the noise level
+            assert 0.0 < s["rmse_clean"] < SIGMA
+        assert 0.0 < c["boundary"]["rmse"] < 30.0  # K, on an F1 rise of about 500 K
+        assert 0.0 < c["loso"]["mean"]["rmse"] < 3.0 * SIGMA
+        assert 0.5 < c["band_coverage"] <= 1.0
+        assert all(math.isfinite(v) for v in c["boundary"].values())
+
+
+def test_reproducible_with_seed(runs):
+    a, b = _metrics(runs / "a"), _metrics(runs / "b")
+    assert b["response_cached"]
+    for label in a["conditions"]:
+        ca, cb = a["conditions"][label], b["conditions"][label]
+        assert ca["sensors"] == cb["sensors"] and ca["boundary"] == cb["boundary"]
+    ya = np.loadtxt(runs / "a" / label / "sensors.csv", delimiter=",", skiprows=1)
+    yb = np.loadtxt(runs / "b" / label / "sensors.csv", delimiter=",", skiprows=1)
+    np.testing.assert_array_equal(ya, yb)
+
+
+def test_user_measurement_csv(runs, tmp_path):
+    from thermo.dataset import write_measurements_csv
+
+    src = runs / "a" / "N509_fz0.075_ae0.2" / "sensors.csv"
+    data = np.genfromtxt(src, delimiter=",", names=True)
+    names = ["S1", "S2", "S3", "S4"]
+    csv = write_measurements_csv(
+        tmp_path / "rec.csv",
+        times=data["time_s"],
+        values=np.stack([data[f"{n}_measured"] for n in names], axis=1),
+        names=names,
+        f1=data["F1_truth"],
+        meta={"n_rpm": 509, "fz_mm": 0.075, "ae_mm": 0.2},
+    )
+    out = tmp_path / "user"
+    args = ["--quick", "--cache", str(runs / "cache"), "--no-progress", "--measurements", str(csv)]
+    assert main(["--out", str(out), *args]) == 0
+    m = _metrics(out)
+    ((label, c),) = m["conditions"].items()
+    ref = _metrics(runs / "a")["conditions"][label]
+    assert c["sensors"]["S1"]["rmse"] == pytest.approx(ref["sensors"]["S1"]["rmse"], rel=1e-9)
+    assert c["boundary"]["rmse"] == pytest.approx(ref["boundary"]["rmse"], rel=1e-9)

@@ -1,0 +1,101 @@
+"""Matplotlib figures of the reconstruction (paper 000 Fig. 10 J–L and the boundary history).
+
+* :func:`plot_sensor_curves`: one panel per condition; measured S1..S4 (thin, noisy), the
+  reconstructed curves (thick) with their uncertainty band (shaded), R² and RMSE per sensor in the
+  legend — the layout of Fig. 10 J–L ("reconstruction temperature vs measured temperature").
+* :func:`plot_boundary`: one panel per condition; estimated F1 history with its band against the
+  true history (known in the virtual experiment), with the boundary RMSE in the title.
+
+Inputs are :class:`thermo.reconstruction.Reconstruction` objects (times s, temperatures °C).
+Files are written to a temporary name and renamed (atomic).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+
+from thermo.reconstruction import Reconstruction
+
+
+def _figure(n: int, *, height: float = 3.6):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, n, figsize=(4.8 * n, height), squeeze=False)
+    return plt, fig, axes[0]
+
+
+def _save(plt, fig, path: Path) -> Path:
+    path = Path(path)
+    tmp = path.with_name(f".{path.stem}.partial.png")
+    fig.tight_layout()
+    fig.savefig(tmp, dpi=110)
+    plt.close(fig)
+    os.replace(tmp, path)
+    return path
+
+
+def _title(rec: Reconstruction) -> str:
+    p = rec.params
+    return f"N = {p['n_rpm']:g} r/min, fz = {p['fz_mm']:g} mm/z, ae = {p['ae_mm']:g} mm"
+
+
+def plot_sensor_curves(
+    path: Path,
+    recs: Sequence[Reconstruction],
+    *,
+    names: Sequence[str],
+    measured_key: str = "measured",
+) -> Path:
+    """Reconstructed vs measured sensor curves with bands, one panel per condition (PNG)."""
+    plt, fig, axes = _figure(len(recs))
+    for ax, rec in zip(axes, recs, strict=True):
+        measured = rec.inputs[measured_key]
+        for i, name in enumerate(names):
+            m = rec.metrics["sensors"][name]
+            ax.plot(rec.times, measured[:, i], color=f"C{i}", lw=0.5, alpha=0.45)
+            label = f"{name}: R² {m['r2']:.3f}, RMSE {m['rmse']:.2f} K"
+            ax.plot(rec.times, rec.fitted[:, i], color=f"C{i}", lw=1.6, label=label)
+            if rec.sensor_band is not None:
+                band = rec.sensor_band[:, i]
+                ax.fill_between(rec.times, band[:, 0], band[:, 1], color=f"C{i}", alpha=0.2, lw=0)
+        ax.set(title=_title(rec), xlabel="time (s)", ylabel="temperature (°C)")
+        ax.legend(
+            fontsize=7,
+            loc="upper left",
+            title="thin: measured, thick: reconstructed",
+            title_fontsize=7,
+        )
+    return _save(plt, fig, path)
+
+
+def plot_boundary(path: Path, recs: Sequence[Reconstruction]) -> Path:
+    """Estimated F1 history (band shaded) against the truth, one panel per condition (PNG)."""
+    plt, fig, axes = _figure(len(recs))
+    for ax, rec in zip(axes, recs, strict=True):
+        truth = rec.inputs.get("f1")
+        if truth is not None:
+            ax.plot(rec.times, truth, "k", lw=2.0, label="truth")
+        ax.plot(rec.times, rec.f1, "C3", lw=1.2, label=f"estimate ({rec.metrics['method']})")
+        if rec.f1_band is not None:
+            ax.fill_between(
+                rec.times,
+                rec.f1_band[:, 0],
+                rec.f1_band[:, 1],
+                color="C3",
+                alpha=0.25,
+                lw=0,
+                label="95 % band",
+            )
+        b = rec.metrics.get("boundary")
+        extra = f"\nboundary RMSE {b['rmse']:.2f} K" if b else ""
+        ax.set(title=_title(rec) + extra, xlabel="time (s)", ylabel="F1 temperature (°C)")
+        ax.set_ylim(bottom=float(np.min(rec.f1)) - 20.0)
+        ax.legend(fontsize=7, loc="lower right")
+    return _save(plt, fig, path)

@@ -1,0 +1,119 @@
+"""PyVista 3 × 3 panel of reconstructed tool temperature fields (paper 000 Fig. 10 A–I).
+
+Rows are the working conditions (N = 382, 509, 636 r/min), columns the times (4, 8, 12 s). Each
+row has one fixed colour scale (min/max of that condition over its three times, °C), so the
+growth of the hot zone over time reads directly along a row, as in the paper. The parts stay
+recognisable: the surface feature edges (angle > 30°) of insert, bolt head, pocket and gash are
+drawn as thin dark lines over the colour, and the camera looks at the cutting end of the tool
+(insert, bolt and body; the drawing is clipped at ``focus_height`` above the tip, the data
+are not).
+
+Serial only (the field arrays are the serial dof order of the response): build the grid with
+:func:`grid_from_space` from the P1 space of the mesh the response was computed on. The PNG is
+written to a temporary name and renamed.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+
+
+def grid_from_space(space) -> object:
+    """``pyvista.UnstructuredGrid`` of a serial P1 ``dolfinx.fem.FunctionSpace`` (nodes = dofs)."""
+    import pyvista
+    from dolfinx import plot
+
+    if space.mesh.comm.size != 1:
+        raise ValueError("recon_render: rendering needs a serial mesh (dof order of the response)")
+    topology, cell_types, x = plot.vtk_mesh(space)
+    return pyvista.UnstructuredGrid(topology, cell_types, x)
+
+
+def render_panel(
+    path: Path,
+    *,
+    grid,
+    fields: Sequence[np.ndarray],
+    row_labels: Sequence[str],
+    times: Sequence[float],
+    window_size: tuple[int, int] = (1500, 1200),
+    focus_height: float = 0.018,
+    view: tuple[float, float, float] = (1.3, 1.0, 0.5),
+    zoom: float = 1.3,
+) -> Path:
+    """Render the fields as a rows × columns panel to ``path`` (PNG).
+
+    Args:
+        path: output PNG.
+        grid: grid from :func:`grid_from_space` (n_points = n_dofs).
+        fields: per row, the dof values °C at ``times``, shape (len(times), n_dofs).
+        row_labels: one label per row (the working condition).
+        times: column times s.
+        window_size: image size in pixels.
+        focus_height: only cells up to this height above the tool tip are drawn (m, along z).
+        view: direction from the tool to the camera (default: facing the rake face of insert 0).
+        zoom: camera zoom after framing.
+    """
+    import pyvista
+
+    if len(fields) != len(row_labels):
+        raise ValueError(f"render_panel: {len(fields)} field rows for {len(row_labels)} labels")
+    n_pts = grid.n_points
+    for row in fields:
+        if np.shape(row) != (len(times), n_pts):
+            raise ValueError(
+                f"render_panel: each row needs shape ({len(times)}, {n_pts}), got {np.shape(row)}"
+            )
+    pyvista.OFF_SCREEN = True
+    b = grid.bounds
+    cut = {"normal": (0.0, 0.0, 1.0), "origin": (0.0, 0.0, b[4] + focus_height), "invert": True}
+    edges = (
+        grid.clip(**cut)
+        .extract_surface(algorithm="dataset_surface")
+        .extract_feature_edges(
+            feature_angle=30.0, boundary_edges=False, manifold_edges=False, non_manifold_edges=False
+        )
+    )
+    plotter = pyvista.Plotter(
+        shape=(len(fields), len(times)), off_screen=True, window_size=list(window_size)
+    )
+    for i, (row, label) in enumerate(zip(fields, row_labels, strict=True)):
+        lo, hi = float(np.min(row)), float(np.max(row))
+        clim = (lo, hi if hi > lo else lo + 1.0)
+        for j, t in enumerate(times):
+            plotter.subplot(i, j)
+            g = grid.copy(deep=False)
+            g.point_data["T"] = np.asarray(row[j], dtype=float)
+            g = g.clip(**cut)  # linear interpolation of the P1 field on the cut plane
+            plotter.add_mesh(
+                g,
+                scalars="T",
+                clim=clim,
+                cmap="jet",
+                show_scalar_bar=j == len(times) - 1,
+                scalar_bar_args={
+                    "title": f"°C {chr(65 + 3 * i)}-{chr(67 + 3 * i)}",
+                    "fmt": "%.0f",
+                    "vertical": True,
+                    "width": 0.07,
+                    "height": 0.75,
+                    "position_x": 0.88,
+                    "position_y": 0.1,
+                    "title_font_size": 14,
+                    "label_font_size": 12,
+                },
+            )
+            plotter.add_mesh(edges, color="black", line_width=1)
+            plotter.add_text(f"{chr(65 + 3 * i + j)}  {label}, t = {t:g} s", font_size=8)
+            plotter.view_vector(view, viewup=(0.0, 0.0, 1.0))
+            plotter.camera.zoom(zoom)
+    path = Path(path)
+    tmp = path.with_name(f".{path.stem}.partial.png")
+    plotter.screenshot(str(tmp))
+    plotter.close()
+    os.replace(tmp, path)
+    return path

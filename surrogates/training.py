@@ -108,15 +108,30 @@ def _take(tree: PyTree, idx: np.ndarray) -> PyTree:
     return jax.tree_util.tree_map(lambda a: a[idx], tree)
 
 
-def predict(model: nnx.Module, x: PyTree, *, batch_size: int = 4096) -> jax.Array:
-    """Evaluation-mode predictions of ``model`` on ``x`` (dropout off), batched."""
+def make_predictor(model: nnx.Module, *, batch_size: int = 4096) -> Callable[[PyTree], jax.Array]:
+    """Evaluation-mode predict function bound to ``model``'s *current* parameters.
+
+    The model is split once here, so each call costs only the compiled forward pass (use it for
+    low-latency inference; rebuild it after further training).
+    """
     eval_model = nnx.view(model, deterministic=True, raise_if_not_found=False)
     graphdef, state = nnx.split(eval_model)
     apply = _jitted_apply(graphdef)
-    n = _n_samples(x)
-    starts = range(0, n, batch_size)
-    chunks = [apply(state, _take(x, np.arange(i, min(i + batch_size, n)))) for i in starts]
-    return jnp.concatenate(chunks, axis=0)
+
+    def predict_fn(x: PyTree) -> jax.Array:
+        n = _n_samples(x)
+        if n <= batch_size:
+            return apply(state, x)
+        starts = range(0, n, batch_size)
+        chunks = [apply(state, _take(x, np.arange(i, min(i + batch_size, n)))) for i in starts]
+        return jnp.concatenate(chunks, axis=0)
+
+    return predict_fn
+
+
+def predict(model: nnx.Module, x: PyTree, *, batch_size: int = 4096) -> jax.Array:
+    """Evaluation-mode predictions of ``model`` on ``x`` (dropout off), batched."""
+    return make_predictor(model, batch_size=batch_size)(x)
 
 
 _APPLY_CACHE: dict[Any, Callable] = {}
@@ -211,9 +226,9 @@ def fit(
         if val is not None:
             current = float(val_step(params, rest, *jax.tree_util.tree_map(jnp.asarray, val)))
             val_hist.append(current)
-        else:  # no validation set: keep the last epoch
-            current = -np.inf
-        if current < best[0]:
+        else:
+            current = train_hist[-1]
+        if val is None or current < best[0]:  # without validation the last epoch is kept
             best = (current, epoch, params)
         epoch_times.append(time.perf_counter() - t0)
         if config.progress:

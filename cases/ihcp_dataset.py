@@ -23,15 +23,15 @@ from __future__ import annotations
 import argparse
 import csv
 import json
-import os
 import shutil
 import sys
 import time
-import uuid
 from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
+
+from thermo.outdir import partial_dir, publish_dir
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -263,8 +263,7 @@ def main(argv: list[str] | None = None) -> int:
     metrics["direct_check"] = direct
     metrics["ranges"] = _ranges(ds)
     out = args.out
-    tmp = out.with_name(f".{out.name}.partial-{uuid.uuid4().hex[:8]}")
-    tmp.mkdir(parents=True)
+    tmp = partial_dir(out)
     try:
         ds.meta.update(
             {
@@ -291,11 +290,7 @@ def main(argv: list[str] | None = None) -> int:
             (tmp / "inverse_case24.json").write_text(json.dumps(study, default=float), "utf-8")
             (tmp / "metrics.json").write_text(json.dumps(metrics, indent=2, default=float))
         (tmp / "report.md").write_text(_report(ds, metrics), encoding="utf-8")
-        old = out.with_name(f".{out.name}.old-{uuid.uuid4().hex[:8]}")
-        if out.exists():
-            os.replace(out, old)
-        os.replace(tmp, out)
-        shutil.rmtree(old, ignore_errors=True)
+        publish_dir(tmp, out)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise

@@ -33,16 +33,16 @@ from __future__ import annotations
 import argparse
 import csv
 import json
-import os
 import shutil
 import sys
 import time
-import uuid
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+
+from thermo.outdir import partial_dir, publish_dir
 
 #: Paper 000 values: Table 2 (epochs 150, batch 50, params, single training time s), Table 3
 #: (MSE scaled, R2), Table 4 (student params), Table 5 (MSE scaled per σ K) and Fig. 7C R2.
@@ -285,8 +285,7 @@ def main(argv: list[str] | None = None) -> int:
 
     t_start = time.perf_counter()
     out = args.out
-    tmp = out.with_name(f".{out.name}.partial-{uuid.uuid4().hex[:8]}")
-    tmp.mkdir(parents=True)
+    tmp = partial_dir(out)
     try:
         ds, response, ds_folder = _load(args, tmp)
         cases = cases_from_arrays(
@@ -345,11 +344,7 @@ def main(argv: list[str] | None = None) -> int:
         metrics["total_s"] = time.perf_counter() - t_start
         (tmp / "metrics.json").write_text(json.dumps(metrics, indent=2, default=float), "utf-8")
         (tmp / "report.md").write_text(_report(metrics, tables), encoding="utf-8")
-        old = out.with_name(f".{out.name}.old-{uuid.uuid4().hex[:8]}")
-        if out.exists():
-            os.replace(out, old)
-        os.replace(tmp, out)
-        shutil.rmtree(old, ignore_errors=True)
+        publish_dir(tmp, out)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise

@@ -20,14 +20,14 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
-import os
 import shutil
 import sys
 import time
-import uuid
 from pathlib import Path
 
 import numpy as np
+
+from thermo.outdir import partial_dir, publish_dir
 
 SIZE_FACTOR, DT = 0.5, 0.05  # default mesh and step: about 28 000 dofs, 240 steps to 12 s
 QUICK_SIZE_FACTOR, QUICK_DT = 2.0, 0.2
@@ -269,8 +269,7 @@ def main(argv: list[str] | None = None) -> int:
             params = {"n_rpm": n, "fz_mm": fz, "ae_mm": ae}
             jobs.append((params, virtual(response, **params, sigma=args.sigma, seed=args.seed)))
     out = args.out
-    tmp = out.with_name(f".{out.name}.partial-{uuid.uuid4().hex[:8]}")
-    tmp.mkdir(parents=True)
+    tmp = partial_dir(out)
     try:
         recs, metrics = [], {"conditions": {}}
         for params, inputs in tqdm(
@@ -328,11 +327,7 @@ def main(argv: list[str] | None = None) -> int:
         }
         (tmp / "metrics.json").write_text(json.dumps(metrics, indent=2, default=float), "utf-8")
         (tmp / "report.md").write_text(report_markdown(metrics, names), encoding="utf-8")
-        old = out.with_name(f".{out.name}.old-{uuid.uuid4().hex[:8]}")
-        if out.exists():
-            os.replace(out, old)
-        os.replace(tmp, out)
-        shutil.rmtree(old, ignore_errors=True)
+        publish_dir(tmp, out)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise

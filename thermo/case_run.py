@@ -29,7 +29,6 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import uuid
 from pathlib import Path
 from typing import Any
 
@@ -39,6 +38,7 @@ from mpi4py import MPI
 
 from meshes.tagged import TaggedMesh
 from thermo.case import Case, CaseError
+from thermo.outdir import partial_dir, publish_dir
 from thermo.problem import TemperatureBC
 
 #: Defaults of the verification builtins (metres, cells) when [mesh.params] leaves them out.
@@ -240,15 +240,6 @@ def _copy_tables(case: Case, folder: Path, *, taken: set[str]) -> None:
             shutil.copy2(path, folder / rel)
 
 
-def _publish(tmp: Path, out_dir: Path) -> None:
-    """Move the finished ``tmp`` folder to ``out_dir``, replacing an older one only now."""
-    old = out_dir.with_name(f".{out_dir.name}.old-{uuid.uuid4().hex[:8]}")
-    if out_dir.exists():
-        os.replace(out_dir, old)
-    os.replace(tmp, out_dir)
-    shutil.rmtree(old, ignore_errors=True)
-
-
 def run_case(
     case: Case, out_dir: str | Path, *, progress: bool = True, comm: MPI.Comm = MPI.COMM_WORLD
 ) -> Any:
@@ -282,8 +273,7 @@ def run_case(
     tmp = None
     if comm.rank == 0:
         out_dir.parent.mkdir(parents=True, exist_ok=True)
-        tmp = out_dir.with_name(f".{out_dir.name}.partial-{uuid.uuid4().hex[:8]}")
-        tmp.mkdir()
+        tmp = partial_dir(out_dir)
     tmp = Path(comm.bcast(str(tmp), root=0))
     try:
         result = solve_transient(
@@ -314,7 +304,7 @@ def run_case(
             summary = _summary(case, result, points, tagged, files)
             _write_text(tmp / "summary.json", json.dumps(summary, indent=2) + "\n")
             _write_text(tmp / "report.md", _report(case, summary, files))
-            _publish(tmp, out_dir)
+            publish_dir(tmp, out_dir)
     except BaseException:
         if comm.rank == 0:
             shutil.rmtree(tmp, ignore_errors=True)

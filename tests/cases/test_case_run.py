@@ -10,7 +10,8 @@ import pytest
 
 from cases.cli import main
 from thermo.case import CaseError, parse_case
-from thermo.case_run import _publish, check_case_against_mesh, load_case_mesh
+from thermo.case_run import check_case_against_mesh, load_case_mesh
+from thermo.outdir import publish_dir
 
 #: A 20 × 4 × 4 mm WC–Co bar, 500 °C at x = 0, insulated elsewhere (unnamed faces).
 BAR = """\
@@ -192,7 +193,7 @@ def test_publish_replaces_old_output_only_at_the_end(tmp_path: Path) -> None:
     (out / "old.txt").write_text("old", encoding="utf-8")
     tmp.mkdir()
     (tmp / "new.txt").write_text("new", encoding="utf-8")
-    _publish(tmp, out)
+    publish_dir(tmp, out)
     assert sorted(p.name for p in out.iterdir()) == ["new.txt"]
     assert [p.name for p in tmp_path.iterdir()] == ["out"]
 

@@ -27,10 +27,8 @@ exact; off-grid times are interpolated between steps and the summary says so.
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import time
-import uuid
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
@@ -42,6 +40,7 @@ from thermo.dataset import Measurements, write_measurements_csv
 from thermo.inverse.evaluation import boundary_metrics, sensor_fit_metrics
 from thermo.inverse.sfsm import choose_future_steps, sfsm
 from thermo.inverse.tikhonov import tikhonov
+from thermo.outdir import partial_dir, publish_dir
 
 Method = Literal["tikhonov", "sfsm", "kalman"]
 
@@ -202,8 +201,7 @@ def run_inverse(
 
     if MPI.COMM_WORLD.rank != 0:  # every rank computed the same numbers; rank 0 writes
         return outcome
-    tmp = out_dir.with_name(f".{out_dir.name}.partial-{uuid.uuid4().hex[:8]}")
-    tmp.mkdir(parents=True)
+    tmp = partial_dir(out_dir)
     try:
         write_measurements_csv(
             tmp / "boundary_estimate.csv", times=t_est, values=est[:, None], names=["value"]
@@ -222,11 +220,7 @@ def run_inverse(
         resp.save(tmp / "response")
         (tmp / "summary.json").write_text(json.dumps(info, indent=2, default=float), "utf-8")
         (tmp / "report.md").write_text(_report(case, info), encoding="utf-8")
-        old = out_dir.with_name(f".{out_dir.name}.old-{uuid.uuid4().hex[:8]}")
-        if out_dir.exists():
-            os.replace(out_dir, old)
-        os.replace(tmp, out_dir)
-        shutil.rmtree(old, ignore_errors=True)
+        publish_dir(tmp, out_dir)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise

@@ -1,6 +1,6 @@
 """Tool-wear pipeline speed (issue 7): feature extraction throughput and tuned-ensemble training.
 
-``python -m benchmarks.wear_training [--quick] [--out DIR] [--seed S]`` measures, on one CPU
+``python -m benchmarks.wear [--quick] [--out DIR] [--seed S]`` measures, on one CPU
 thread (``XLA_FLAGS``/BLAS threads are the caller's choice; the machine is shared, so run it
 when it is quiet):
 
@@ -42,7 +42,7 @@ def _median_seconds(fn, repeats: int, clock=time.perf_counter) -> float:
 
 
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(prog="python -m benchmarks.wear_training", description=__doc__)
+    p = argparse.ArgumentParser(prog="python -m benchmarks.wear", description=__doc__)
     p.add_argument("--out", type=Path, default=Path("results/wear_benchmark"))
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--quick", action="store_true", help="fewer repeats, small campaign")

@@ -18,8 +18,8 @@ def test_linear_model_recovers_exact_weights_and_keeps_last_epoch_without_valida
     model = nnx.Linear(2, 1, rngs=nnx.Rngs(0))
     result = fit(model, (x, y), config=TrainConfig(epochs=60, batch_size=16, learning_rate=0.05))
     assert result.best_epoch == 59
-    np.testing.assert_allclose(np.asarray(model.kernel.value).ravel(), [1.5, -2.0], atol=1e-3)
-    np.testing.assert_allclose(np.asarray(model.bias.value), [0.25], atol=1e-3)
+    np.testing.assert_allclose(np.asarray(model.kernel[...]).ravel(), [1.5, -2.0], atol=1e-3)
+    np.testing.assert_allclose(np.asarray(model.bias[...]), [0.25], atol=1e-3)
     assert count_parameters(model) == 3
 
 

@@ -20,9 +20,14 @@ dofs of this rank, shape (n_t, n_local); with contact conductance the arrays of 
 functions concatenated in the solver's order), recorded with the solver's ``on_step`` callback; they
 can be written back into a ``dolfinx.fem.Function`` of the same space for rendering. Storage is
 (n_t × n_dofs) doubles, so record fields only for meshes that fit (240 steps × 1e5 dofs ≈ 190 MB).
+Repeated field evaluations can use the truncated SVD of the field step response
+(:meth:`LinearResponse.field_compression`, :func:`thermo.duhamel.compress_step`): rank 16 for
+the 28 000-dof tool at 1e-6 of max |S|, so a field costs r · n_dofs instead of n_t · n_dofs.
 
 Save/load: one ``.npz`` (arrays) plus a ``.json`` side file (units, kind, boundary, time grid,
 scheme, probe names, mesh source), written to temporary names and renamed; call it on one rank.
+The field factors, when computed, are saved too (arrays ``field_time_factor``,
+``field_dof_factor``; JSON ``field_compression``); files without them load as before.
 Fields are saved only from a serial run (rank-local arrays are not a global ordering); a
 response computed on several ranks is saved with its probe arrays only.
 """
@@ -39,7 +44,14 @@ from typing import Any, Literal
 
 import numpy as np
 
-from thermo.duhamel import DuhamelOperator, index_of_times, superpose_at
+from thermo.duhamel import (
+    COMPRESS_REL_TOL,
+    CompressedStep,
+    DuhamelOperator,
+    compress_step,
+    index_of_times,
+    superpose_at,
+)
 from thermo.inverse.sensitivity import Sensitivity, build_sensitivity
 from thermo.problem import (
     ConvectionBC,
@@ -99,13 +111,64 @@ class LinearResponse:
         y = op(self.input_samples(history))
         return y + (self.T0 if self.base is None else self.base)
 
-    def fields(self, history: np.ndarray | History, *, at_times: Sequence[float]) -> np.ndarray:
-        """Field dof values °C at ``at_times`` (s, on the step grid), shape (k, n_local_dofs)."""
+    def fields(
+        self,
+        history: np.ndarray | History,
+        *,
+        at_times: Sequence[float],
+        compressed: bool = False,
+    ) -> np.ndarray:
+        """Field dof values °C at ``at_times`` (s, on the step grid), shape (k, n_local_dofs).
+
+        ``compressed=False``: the exact Duhamel sum over the full (n_t, n_dofs) field response.
+        ``compressed=True``: the same sum on the low-rank factors of :meth:`field_compression`
+        (computed once, cached); entrywise error ≤ TV(u) · ``max_error`` K
+        (:class:`thermo.duhamel.CompressedStep`).
+        """
         if self.field_step is None:
             raise ValueError("LinearResponse: no field response was recorded (record_fields)")
         idx = index_of_times(self.times, at_times)
-        y = superpose_at(self.field_step, self.input_samples(history), idx)
+        u = self.input_samples(history)
+        if compressed:
+            y = self.field_compression().superpose_at(u, idx)
+        else:
+            y = superpose_at(self.field_step, u, idx)
         return y + (self.T0 if self.field_base is None else self.field_base[idx])
+
+    def field_compression(
+        self, *, tol: float | None = None, rel_tol: float | None = None, dtype: type | None = None
+    ) -> CompressedStep:
+        """Low-rank factors A (n_t, r), B (r, n_dofs) of the field step response
+        (:func:`thermo.duhamel.compress_step`: smallest r with max |S − AB| ≤ tol K per input
+        unit; default tol = :data:`thermo.duhamel.COMPRESS_REL_TOL` · max |S|, B in float32).
+
+        Computed on first use (randomised SVD, ~1 s for 28 000 dofs) and cached on the
+        object; :meth:`save` stores the cached factors and :meth:`load` restores them. Without
+        arguments the cached factors are returned whatever their tolerance; explicit arguments
+        that differ from the cached ones recompute them.
+        """
+        if self.field_step is None:
+            raise ValueError("LinearResponse: no field response was recorded (record_fields)")
+        cached = self.__dict__.get("_field_compression")
+        if cached is not None and cached[0] is not self.field_step:
+            cached = None  # the field response was replaced
+        want_tol = None if tol is None else float(tol)
+        if want_tol is None and rel_tol is not None:
+            want_tol = float(rel_tol) * float(np.max(np.abs(self.field_step)))
+        if cached is not None:
+            comp = cached[1]
+            same_tol = want_tol is None or np.isclose(comp.tol, want_tol, rtol=1e-12, atol=0.0)
+            same_dtype = dtype is None or np.dtype(dtype) == comp.dof_factor.dtype
+            if same_tol and same_dtype:
+                return comp
+        comp = compress_step(
+            self.field_step,
+            tol=want_tol,
+            rel_tol=COMPRESS_REL_TOL,
+            dtype=np.float32 if dtype is None else dtype,
+        )
+        self.__dict__["_field_compression"] = (self.field_step, comp)
+        return comp
 
     def sensitivity(
         self,
@@ -151,6 +214,18 @@ class LinearResponse:
             value = getattr(self, name)
             if value is not None and (serial or name == "base"):
                 arrays[name] = value
+        compression = None
+        cached = self.__dict__.get("_field_compression")
+        if serial and cached is not None and cached[0] is self.field_step:
+            comp = cached[1]
+            arrays["field_time_factor"] = comp.time_factor
+            arrays["field_dof_factor"] = comp.dof_factor
+            compression = {
+                "tol": comp.tol,
+                "max_error": comp.max_error,
+                "rank": comp.rank,
+                "dtype": str(comp.dof_factor.dtype),
+            }
         meta = {
             "format": "millheat.linear_response/1",
             "units": {
@@ -166,6 +241,8 @@ class LinearResponse:
             "probe_names": list(self.probe_names),
             "meta": self.meta,
         }
+        if compression is not None:
+            meta["field_compression"] = compression
         npz.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(dir=npz.parent, suffix=".npz.tmp")
         with os.fdopen(fd, "wb") as fh:
@@ -192,7 +269,7 @@ class LinearResponse:
             raise ValueError(f"{meta_path}: format must be 'millheat.linear_response/1'")
         with np.load(npz) as data:
             arrays = {k: data[k] for k in data.files}
-        return cls(
+        resp = cls(
             times=arrays["times"],
             step=arrays["step"],
             probe_names=tuple(meta["probe_names"]),
@@ -205,6 +282,18 @@ class LinearResponse:
             field_base=arrays.get("field_base"),
             meta=meta.get("meta", {}),
         )
+        info = meta.get("field_compression")
+        if info is not None and resp.field_step is not None and "field_dof_factor" in arrays:
+            A, B = arrays["field_time_factor"], arrays["field_dof_factor"]
+            if A.shape[0] == resp.field_step.shape[0] and B.shape[1] == resp.field_step.shape[1]:
+                comp = CompressedStep(
+                    time_factor=A,
+                    dof_factor=B,
+                    tol=float(info["tol"]),
+                    max_error=float(info["max_error"]),
+                )
+                resp.__dict__["_field_compression"] = (resp.field_step, comp)
+        return resp
 
 
 def _is_homogeneous(problem: HeatProblem, unknown: str) -> bool:

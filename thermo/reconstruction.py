@@ -15,8 +15,10 @@ Pipeline for one working condition (N r/min, fz mm/z, ae mm):
    default is first-order Tikhonov (:func:`tikhonov_method`); the neural student of
    ``surrogates.ihcp`` plugs in through the same signature.
 4. **Reconstruction**: the field of the whole insert–shank–bolt system at any step time by the
-   same Duhamel sum applied to the recorded step-response fields (one (k × n_t)·(n_t × n_dofs)
-   product, :func:`thermo.duhamel.superpose_at`), and the reconstructed sensor curves.
+   same Duhamel sum applied to the recorded step-response fields (by default on its low-rank
+   factors, :class:`thermo.duhamel.CompressedStep`, with a proven error bound; exactly with one
+   (k × n_t)·(n_t × n_dofs) product, :func:`thermo.duhamel.superpose_at`), and the reconstructed
+   sensor curves.
 5. **Metrics** (:mod:`thermo.inverse.evaluation`): per sensor R² and RMSE of reconstructed vs
    measured (paper Fig. 10 J–L, eq. 10) and vs the clean truth, boundary-history RMSE/R² against
    the truth, leave-one-sensor-out RMSE (estimate from three sensors, predict the fourth, compare
@@ -55,6 +57,7 @@ from thermo.inverse.evaluation import boundary_metrics, leave_one_sensor_out, se
 from thermo.sensors import measure
 
 if TYPE_CHECKING:
+    from thermo.inverse.tikhonov import TikhonovSolver
     from thermo.linear_response import LinearResponse
 
 #: estimate(times (n_t,) s, measured (n_t, n_s) °C, params) → (f1 (n_t,) °C, band (n_t, 2) | None)
@@ -127,18 +130,47 @@ def virtual_measurement(
     return {"times": times, "f1": f1, "clean": clean, "measured": measured}
 
 
-def _posterior_sd(sens, theta: np.ndarray, measured: np.ndarray, lam: float, sigma: float | None):
-    X = sens.flat()
-    m = X.shape[1]
-    L = np.eye(m) - np.eye(m, k=-1)  # first differences with θ_0 = 0
-    A = X.T @ X + lam**2 * (L.T @ L)
-    A_inv = np.linalg.inv(A)
+def _posterior_sd(
+    sens,
+    theta: np.ndarray,
+    measured: np.ndarray,
+    lam: float,
+    sigma: float | None,
+    *,
+    solver: TikhonovSolver | None = None,
+    spectral_sq: np.ndarray | None = None,
+) -> tuple[np.ndarray, float]:
+    r"""Posterior sd of the F1 input on the FEM grid, shape (n_t,), and the σ used (K).
+
+    :math:`\operatorname{sd}_n^2 = \sigma^2 [P (X^TX + \lambda^2 L^TL)^{-1} P^T]_{nn}` with P the
+    parameter basis (``sens.basis``), evaluated from the solver's cached standard-form SVD as
+    :math:`\sigma^2 \sum_i Q_{ni}^2 / (\tilde s_i^2 + \lambda^2)`, :math:`Q = P L^{-1} \tilde V`
+    (:meth:`thermo.inverse.tikhonov.TikhonovSolver.inverse_diag`): no matrix inverse per call.
+    With ``sigma=None`` (GCV) σ² is the residual estimate :math:`\|r\|^2 / (n - \sum_i f_i)`.
+
+    Args:
+        sens: sensitivity of the inversion (order-1 Tikhonov).
+        theta: estimate, shape (n_par,).
+        measured: data at ``sens.obs_times``, shape (n_obs, n_probes), °C.
+        lam: λ of the estimate.
+        sigma: noise sd K, or None for the residual estimate.
+        solver: cached :class:`TikhonovSolver` of ``sens`` (order 1); built when None.
+        spectral_sq: cached Q∘Q (n_t, n_par) of that solver; computed when None.
+    """
+    from thermo.inverse.tikhonov import TikhonovSolver
+
+    if solver is None:
+        solver = TikhonovSolver(sens, order=1)
+    if solver.order != 1:
+        raise ValueError("_posterior_sd: the band assumes first-order Tikhonov (order=1)")
+    if spectral_sq is None:
+        spectral_sq = solver.spectral_rows(sens.basis) ** 2
     if sigma is None:  # GCV: residual estimate of σ² with the effective degrees of freedom
-        r = sens.residual_data(measured) - X @ theta
-        dof = max(X.shape[0] - float(np.trace(X @ A_inv @ X.T)), 1.0)
+        r = sens.residual_data(measured) - sens.flat() @ theta
+        dof = max(sens.flat().shape[0] - solver.effective_dof(lam), 1.0)
         sigma = float(np.sqrt(r @ r / dof))
-    cov = sigma**2 * A_inv
-    return np.sqrt(np.clip(np.diag(sens.basis @ cov @ sens.basis.T), 0.0, None)), sigma
+    var = sigma**2 * solver.inverse_diag(lam, spectral_sq)
+    return np.sqrt(np.clip(var, 0.0, None)), sigma
 
 
 def tikhonov_method(
@@ -151,6 +183,10 @@ def tikhonov_method(
 ) -> InverseMethod:
     """First-order Tikhonov (:func:`thermo.inverse.tikhonov.tikhonov`) with a posterior band.
 
+    The standard-form SVD and the band's spectral rows are computed once per sensor subset
+    (:class:`thermo.inverse.tikhonov.TikhonovSolver`, cached by the tuple of kept columns), so
+    repeated estimates cost a data projection, the λ search and a few small products.
+
     Args:
         response: linear response of the sensors to F1.
         sigma: sensor noise K (needed by ``rule="discrepancy"``; ``None`` → GCV).
@@ -158,25 +194,35 @@ def tikhonov_method(
         z: half-width of the band in standard deviations (1.96: 95 %).
         probes: sensor names in the column order of ``measured`` (default the response's).
     """
-    from thermo.inverse.tikhonov import tikhonov
+    from thermo.duhamel import single_blas_thread
+    from thermo.inverse.tikhonov import TikhonovSolver
 
     names = list(probes or response.probe_names)
     if rule == "discrepancy" and not (sigma and sigma > 0):
         rule = "gcv"
     full = response.sensitivity(probes=names)
+    noise = sigma if rule == "discrepancy" else None
+    cache: dict[tuple[int, ...], tuple] = {}
+
+    def solver_for(kept: tuple[int, ...]):
+        if kept not in cache:
+            sens = full.select_probes(list(kept))
+            solver = TikhonovSolver(sens, order=1)
+            cache[kept] = (sens, solver, solver.spectral_rows(sens.basis) ** 2)
+        return cache[kept]
 
     def subset(kept: list[int]) -> Estimate:
-        sens = full.select_probes(kept)
+        key = tuple(int(k) for k in kept)
 
         def estimate(times, measured, params):
+            sens, solver, spectral_sq = solver_for(key)
             data = np.asarray(measured, dtype=float)[1:]
-            res = tikhonov(
-                sens, data, order=1, rule=rule, sigma=sigma if rule == "discrepancy" else None
-            )
+            res = solver.solve(data, rule=rule, sigma=noise)
             u = np.concatenate([[0.0], res.theta])
-            sd, _ = _posterior_sd(
-                sens, res.theta, data, res.lam, sigma if rule == "discrepancy" else None
-            )
+            with single_blas_thread():
+                sd, _ = _posterior_sd(
+                    sens, res.theta, data, res.lam, noise, solver=solver, spectral_sq=spectral_sq
+                )
             sd = np.concatenate([[0.0], sd[1:]])
             f1 = response.T0 + u
             return f1, np.stack([f1 - z * sd, f1 + z * sd], axis=1)
@@ -274,6 +320,7 @@ def reconstruct(
     clean: np.ndarray | None = None,
     field_times: Sequence[float] = FIELD_TIMES,
     loso: bool = True,
+    compressed_fields: bool = True,
 ) -> Reconstruction:
     """Inverse estimate, reconstructed sensors and fields, and metrics for one condition.
 
@@ -287,6 +334,10 @@ def reconstruct(
         clean: clean sensor histories °C (n_t, n_s) when known (LOSO reference; else measured).
         field_times: output times s (on the step grid).
         loso: run leave-one-sensor-out (n_s extra inversions) when the method supports it.
+        compressed_fields: fields from the low-rank field response
+            (:meth:`thermo.linear_response.LinearResponse.field_compression`, computed once per
+            response; error ≤ TV(F1 − T0) · its ``max_error`` K) instead of the exact sum over
+            the full response.
 
     Returns:
         :class:`Reconstruction`; ``metrics`` = ``{"sensors": {name: {"rmse", "r2",
@@ -337,7 +388,7 @@ def reconstruct(
         )
     fields = None
     if response.field_step is not None:
-        fields = response.fields(f1, at_times=field_times)
+        fields = response.fields(f1, at_times=field_times, compressed=compressed_fields)
     return Reconstruction(
         params=dict(params),
         times=times,

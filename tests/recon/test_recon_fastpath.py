@@ -1,0 +1,193 @@
+"""Fast reconstruction path: cached Tikhonov band and low-rank field response (issue 5)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from thermo.duhamel import (
+    compress_step,
+    duhamel_weights,
+    index_of_times,
+    single_blas_thread,
+    superpose_at,
+)
+from thermo.inverse import tikhonov as tik
+from thermo.inverse.tikhonov import tikhonov
+from thermo.linear_response import LinearResponse
+from thermo.reconstruction import reconstruct, tikhonov_method, virtual_measurement
+
+T0 = 20.0
+PARAMS = dict(n_rpm=509.0, fz_mm=0.075, ae_mm=0.2)
+
+
+def _response(n_t: int = 81, dt: float = 0.15, n_dofs: int = 300) -> LinearResponse:
+    """First-order sensors and a diffusive "field": dof j responds like a sum of two
+    first-order lags with time constants spread over 0.05 … 20 s (a smooth, low-rank family)."""
+    times = dt * np.arange(n_t)
+    gains, taus = np.array([0.8, 0.65, 0.5, 0.3]), np.array([0.4, 0.8, 1.2, 2.5])
+    step = gains * (1.0 - np.exp(-times[:, None] / taus))
+    rng = np.random.default_rng(0)
+    tau = np.exp(rng.uniform(np.log(0.05), np.log(20.0), size=(2, n_dofs)))
+    mix = rng.uniform(0.0, 1.0, size=n_dofs)
+    t = times[:, None]
+    field = mix * (1.0 - np.exp(-t / tau[0])) + (1.0 - mix) * (1.0 - np.exp(-t / tau[1]))
+    return LinearResponse(
+        times=times,
+        step=step,
+        probe_names=("S1", "S2", "S3", "S4"),
+        kind="temperature",
+        boundary="F1",
+        T0=T0,
+        scheme="backward-euler",
+        field_step=field,
+    )
+
+
+def _ref_posterior_sd(sens, theta, measured, lam, sigma):
+    """The band before the cached decomposition: an explicit inverse of XᵀX + λ²LᵀL."""
+    X = sens.flat()
+    m = X.shape[1]
+    L = np.eye(m) - np.eye(m, k=-1)
+    A_inv = np.linalg.inv(X.T @ X + lam**2 * (L.T @ L))
+    if sigma is None:
+        r = sens.residual_data(measured) - X @ theta
+        dof = max(X.shape[0] - float(np.trace(X @ A_inv @ X.T)), 1.0)
+        sigma = float(np.sqrt(r @ r / dof))
+    cov = sigma**2 * A_inv
+    return np.sqrt(np.clip(np.diag(sens.basis @ cov @ sens.basis.T), 0.0, None))
+
+
+@pytest.mark.parametrize("rule", ["discrepancy", "gcv"])
+@pytest.mark.parametrize("kept", [[0, 1, 2, 3], [0, 2, 3]])
+def test_band_equals_explicit_inverse(rule, kept):
+    resp = _response()
+    vm = virtual_measurement(resp, **PARAMS, sigma=2.0, seed=4)
+    sigma = 2.0 if rule == "discrepancy" else None
+    method = tikhonov_method(resp, sigma=sigma, rule=rule)
+    measured = vm["measured"][:, kept]
+    f1, band = method.for_sensors(kept)(resp.times, measured, PARAMS)
+    sens = resp.sensitivity().select_probes(kept)
+    ref = tikhonov(sens, measured[1:], order=1, rule=rule, sigma=sigma)
+    np.testing.assert_allclose(f1[1:] - T0, ref.theta, rtol=1e-10)
+    sd_ref = _ref_posterior_sd(sens, ref.theta, measured[1:], ref.lam, sigma)
+    sd = (band[:, 1] - f1) / 1.96
+    assert sd[0] == 0.0
+    np.testing.assert_allclose(sd[1:], sd_ref[1:], rtol=1e-8)
+    np.testing.assert_allclose((f1 - band[:, 0]) / 1.96, sd, rtol=1e-12, atol=1e-12)
+
+
+def test_solver_built_once_per_sensor_subset(monkeypatch):
+    built = []
+    original = tik._StandardForm.__init__
+
+    def counting(self, X, order):
+        built.append(X.shape)
+        original(self, X, order)
+
+    monkeypatch.setattr(tik._StandardForm, "__init__", counting)
+    resp = _response()
+    vm = virtual_measurement(resp, **PARAMS, sigma=2.0, seed=4)
+    method = tikhonov_method(resp, sigma=2.0)
+    for _ in range(3):
+        method.estimate(resp.times, vm["measured"], PARAMS)
+        method.for_sensors([0, 1, 3])(resp.times, vm["measured"][:, [0, 1, 3]], PARAMS)
+    assert len(built) == 2
+
+
+def _history(resp: LinearResponse, seed: int = 0) -> np.ndarray:
+    """Cut-like F1 history with noise (large total variation), °C."""
+    t = resp.times
+    rng = np.random.default_rng(seed)
+    return T0 + 300.0 * np.clip(t / 2.0, 0.0, 1.0) + 8.0 * rng.normal(size=t.size) * (t > 0)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_compressed_fields_within_documented_bound(dtype):
+    resp = _response()
+    S = resp.field_step
+    comp = compress_step(S, rel_tol=1e-6, dtype=dtype)
+    assert comp.tol == pytest.approx(1e-6 * np.abs(S).max())
+    assert comp.rank < S.shape[0] // 3  # diffusive responses are low rank
+    assert comp.dof_factor.dtype == np.dtype(dtype)
+    err = np.abs(S - comp.time_factor @ comp.dof_factor.astype(float)).max()
+    assert err == pytest.approx(comp.max_error) and err <= comp.tol
+    # one rank less does not meet the tolerance (the rank is the smallest one found)
+    A = comp.time_factor[:, :-1]
+    assert np.abs(S - A @ (A.T @ S)).max() > comp.tol
+    f1 = _history(resp)
+    u = resp.input_samples(f1)
+    idx = np.arange(0, resp.times.size, 7)
+    exact = superpose_at(S, u, idx)
+    fast = comp.superpose_at(u, idx)
+    bound = comp.error_bound(u, idx)
+    tv = np.abs(duhamel_weights(u, idx)).sum(axis=1)
+    assert np.all(np.abs(fast - exact).max(axis=1) <= bound)
+    assert np.all(bound >= tv * comp.max_error) and tv.max() > 500.0
+    assert np.abs(fast - exact).max() < 0.01  # K, for a 300 K rise with 8 K noise
+
+
+@pytest.mark.parametrize("rel_tol", [1e-3, 1e-6, 1e-11, 1e-13])  # 1e-13: rank 26, k doubled
+def test_compressed_rank_is_the_exact_svd_rank(rel_tol):
+    """The randomised range finder (k = 32, doubled when needed) finds the same smallest rank as
+    a full SVD; below float32 resolution B falls back to float64."""
+    S = _response().field_step
+    comp = compress_step(S, rel_tol=rel_tol)
+    U = np.linalg.svd(S, full_matrices=False)[0]
+    tol = rel_tol * np.abs(S).max()
+    with single_blas_thread():  # 81 tiny products: threaded BLAS is slow on a loaded machine
+        C = U.T @ S
+        errors = [np.abs(S - U[:, :r] @ C[:r]).max() for r in range(1, U.shape[1] + 1)]
+    assert comp.rank == 1 + int(np.argmax(np.array(errors) <= tol))
+    assert comp.max_error <= tol
+    assert comp.dof_factor.dtype == (np.float64 if rel_tol < 1e-8 else np.float32)
+
+
+def test_fields_compressed_default_in_reconstruct_and_cache():
+    resp = _response()
+    vm = virtual_measurement(resp, **PARAMS, sigma=1.0, seed=2)
+    method = tikhonov_method(resp, sigma=1.0)
+    kw = dict(measured=vm["measured"], params=PARAMS, field_times=(4.5, 9.0), loso=False)
+    fast = reconstruct(resp, method, **kw)
+    exact = reconstruct(resp, method, **kw, compressed_fields=False)
+    comp = resp.field_compression()
+    assert resp.field_compression() is comp  # cached
+    np.testing.assert_array_equal(exact.fields, resp.fields(exact.f1, at_times=(4.5, 9.0)))
+    np.testing.assert_array_equal(
+        fast.fields, resp.fields(fast.f1, at_times=(4.5, 9.0), compressed=True)
+    )
+    u = resp.input_samples(fast.f1)
+    bound = comp.error_bound(u, index_of_times(resp.times, (4.5, 9.0)))
+    assert np.all(np.abs(fast.fields - exact.fields).max(axis=1) <= bound)
+    assert resp.field_compression(dtype=np.float64).dof_factor.dtype == np.float64
+    resp.field_step = resp.field_step.copy()  # replaced response: factors recomputed
+    assert resp.field_compression() is not comp
+
+
+def test_save_load_keeps_factors_and_old_files(tmp_path):
+    resp = _response()
+    resp.save(tmp_path / "plain")
+    old = LinearResponse.load(tmp_path / "plain")
+    assert "_field_compression" not in old.__dict__
+    assert old.field_compression().rank >= 1  # computed lazily for files without factors
+    comp = resp.field_compression()
+    resp.save(tmp_path / "packed")
+    with np.load(tmp_path / "packed.npz") as data:
+        assert {"field_time_factor", "field_dof_factor"} <= set(data.files)
+    back = LinearResponse.load(tmp_path / "packed")
+    loaded = back.__dict__["_field_compression"][1]
+    assert back.field_compression() is loaded
+    np.testing.assert_array_equal(loaded.dof_factor, comp.dof_factor)
+    assert loaded.dof_factor.dtype == comp.dof_factor.dtype
+    assert (loaded.tol, loaded.max_error, loaded.rank) == (comp.tol, comp.max_error, comp.rank)
+
+
+def test_compress_bad_input():
+    with pytest.raises(ValueError, match="tol"):
+        compress_step(np.ones((5, 3)), tol=0.0)
+    with pytest.raises(ValueError, match="dtype"):
+        compress_step(np.ones((5, 3)), dtype=np.int32)
+    resp = _response()
+    resp.field_step = None
+    with pytest.raises(ValueError, match="no field response"):
+        resp.fields(_history(resp), at_times=(1.5,), compressed=True)

@@ -1,6 +1,7 @@
 """Solver vs surrogate, side by side, for one 12 s cut on the built-in tool (issue 5 benchmark).
 
-``python -m benchmarks.solver_vs_surrogate [--size-factor 0.5] [--repeats 20] [--out FILE.json]``
+``python -m benchmarks.solver_vs_surrogate [--size-factor 0.5] [--repeats 20] [--out FILE.json]
+[--weights DIR]``
 
 Stages, each timed on the same mesh, time grid (dt = 0.05 s, 240 steps) and condition
 (N = 509 r/min, fz = 0.075 mm/z, ae = 0.2 mm, σ = 5 K):
@@ -9,16 +10,26 @@ Stages, each timed on the same mesh, time grid (dt = 0.05 s, 240 steps) and cond
 * Duhamel forward: probes (4 × 241) and fields at 4, 8, 12 s from one recorded step response
   (:class:`thermo.linear_response.LinearResponse`; its one-off FEM run is printed separately);
 * classical inverse: first-order Tikhonov with the discrepancy principle
-  (:func:`thermo.reconstruction.tikhonov_method`);
-* neural inverse: forward pass of the CNN-GRU teacher and the student over every window of the
-  cut (window 20, 7 features), jitted, CPU (and the default JAX device if it is a GPU). These are
-  latencies only: the weights here are freshly initialised, so no accuracy is claimed for them;
-* full reconstruction: classical inverse + fields at 4, 8, 12 s.
+  (:func:`thermo.reconstruction.tikhonov_method`: standard-form SVD cached once per sensor set,
+  band from the cached decomposition), and, for comparison, the one-off
+  :func:`thermo.inverse.tikhonov.tikhonov` that recomputes the SVD per call;
+* neural inverse: the shipped trained estimators (:mod:`surrogates.ihcp.estimator`; the CNN-GRU
+  teacher, one distilled student, the student ensemble) on the whole cut (resampling, scaling,
+  every window in one jitted call), on JAX's default device (GPU when present, else CPU), with
+  their sensor and boundary RMSE on this cut;
+* full reconstruction: inverse estimate + fields at 4, 8, 12 s, timed by
+  :func:`time_reconstruction` for any estimate callable (Tikhonov and each neural estimator):
+  the fast path (low-rank field response,
+  :meth:`thermo.linear_response.LinearResponse.field_compression`, its one-off cost printed
+  separately) and the exact-field path (cached Tikhonov + the full
+  (n_t × n_dofs) response).
 
 Each row prints the median wall time over ``--repeats`` calls (one call for the direct FEM) and the
-speed-up relative to the direct FEM run. The reconstruction's sensor RMSE is printed next to the
-RMSE of the direct FEM fed with the same estimated F1 history, which must agree to the solver
-tolerance because the Duhamel model is exact for the discrete scheme.
+speed-up relative to the direct FEM run. The fast reconstruction's sensor RMSE is printed next to
+the RMSE of the direct FEM fed with the same estimated F1 history (the FEM-based reconstruction),
+which must agree to the solver tolerance because the Duhamel model is exact for the discrete
+scheme; its fields are compared with the exact Duhamel fields (with the proven bound of
+:class:`thermo.duhamel.CompressedStep`) and with the direct FEM fields.
 """
 
 from __future__ import annotations
@@ -27,6 +38,7 @@ import argparse
 import json
 import time
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -47,24 +59,60 @@ def _median_time(fn: Callable[[], object], repeats: int) -> float:
     return float(np.median(times))
 
 
-def _neural_latency(measured: np.ndarray, times: np.ndarray, repeats: int) -> dict[str, float]:
-    """Jitted forward pass over all windows of the cut, per model (untrained weights)."""
+def time_reconstruction(
+    estimate: Callable[..., tuple[np.ndarray, object]],
+    *,
+    response,
+    times: np.ndarray,
+    measured: np.ndarray,
+    compressed: bool,
+    repeats: int,
+) -> float:
+    """Median wall time s of one full reconstruction: ``estimate(times, measured, CONDITION)``
+    (any :data:`thermo.reconstruction.Estimate`) followed by the fields at :data:`FIELD_TIMES`
+    (low-rank response when ``compressed``, else the exact sum over the full response)."""
+
+    def run() -> np.ndarray:
+        f1, _ = estimate(times, measured, CONDITION)
+        return response.fields(f1, at_times=FIELD_TIMES, compressed=compressed)
+
+    return _median_time(run, repeats)
+
+
+def _neural_rows(
+    response, times: np.ndarray, measured: np.ndarray, repeats: int, weights: Path | None
+) -> tuple[dict[str, float], dict[str, dict[str, float]]]:
+    """Latency of the shipped neural inverses (teacher; one student; the student ensemble) on
+    the cut, and of the full reconstruction with each (estimate + fields, fast), plus their
+    sensor and boundary RMSE. Device: JAX's default backend (GPU when present, else CPU)."""
     import jax
 
-    from surrogates.ihcp.models import make_model
-    from surrogates.ihcp.windows import sliding_windows
-    from surrogates.training import make_predictor
+    from surrogates.ihcp.estimator import shipped
 
-    params = np.array([CONDITION["n_rpm"], CONDITION["fz_mm"], CONDITION["ae_mm"]])
-    features = np.concatenate([np.tile(params, (times.size, 1)), measured], axis=1)
-    x, _ = sliding_windows(features.astype(np.float32), np.zeros(times.size), window=20)
-    out = {}
-    for name in ("teacher", "student"):
-        predictor = make_predictor(make_model(name, seed=0))
-        out[f"neural inverse, {name} ({jax.default_backend()})"] = _median_time(
-            lambda p=predictor: p(x), repeats
+    device = jax.default_backend()
+    teacher = shipped("teacher", directory=weights)
+    ensemble = shipped("student", directory=weights)
+    single = replace(ensemble, members=ensemble.members[:1])
+    models = {
+        "teacher": teacher,
+        "student (1 member)": single,
+        f"student ensemble ({len(ensemble.members)} members)": ensemble,
+    }
+    rows, accuracy = {}, {}
+    timing = dict(response=response, times=times, measured=measured, repeats=repeats)
+    for label, est in models.items():
+        rows[f"neural inverse, {label} ({device})"] = _median_time(
+            lambda e=est: e.estimate(times, measured, CONDITION), repeats
         )
-    return out
+        rows[f"full reconstruction ({label} + fields, fast)"] = time_reconstruction(
+            est.estimate, compressed=True, **timing
+        )
+        f1, _ = est.estimate(times, measured, CONDITION)
+        accuracy[label] = {
+            "sensor_rmse_K": float(np.sqrt(np.mean((response.probes(f1) - measured) ** 2))),
+            "f1": f1,
+        }
+    return rows, accuracy
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -73,12 +121,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--size-factor", type=float, default=0.5, help="tool mesh size factor")
     parser.add_argument("--repeats", type=int, default=20, help="timed calls per fast stage")
     parser.add_argument("--out", type=Path, default=None, help="also write the timings as JSON")
+    parser.add_argument(
+        "--weights", type=Path, default=None, help="neural weights folder (default: shipped)"
+    )
     args = parser.parse_args(argv)
 
     import dolfinx_solver  # noqa: F401  (MPI/PETSc before dolfinx)
     from mpi4py import MPI
 
     from meshes.tool import ToolGeometry, tool_mesh
+    from thermo.duhamel import index_of_times
+    from thermo.inverse.tikhonov import tikhonov
     from thermo.linear_response import compute_linear_response
     from thermo.problem import (
         ConvectionBC,
@@ -108,57 +161,122 @@ def main(argv: list[str] | None = None) -> int:
         tagged, problem, boundary="F1", kind="temperature", probes=probes, record_fields=True
     )
     t_response = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    compression = response.field_compression()
+    t_compress = time.perf_counter() - t0
     rec = virtual_measurement(response, **CONDITION, sigma=5.0, seed=0)
     times, measured = rec["times"], rec["measured"]
     method = tikhonov_method(response, sigma=5.0)
+    field_idx = index_of_times(times, FIELD_TIMES)
 
-    def run_fem(history: np.ndarray) -> np.ndarray:
+    def run_fem(history: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Direct FEM: probes (n_t, 4) °C and the fields at FIELD_TIMES (3, n_dofs) °C."""
         forward = HeatProblem(
             materials=problem.materials,
             boundaries={**problem.boundaries, "F1": TemperatureBC(History(times, history))},
             time=problem.time,
         )
-        result = solve_transient(tagged, forward, probes=probes)
-        return np.stack([result.probes[n] for n in names], axis=1)
+        frames: dict[int, np.ndarray] = {}
+
+        def keep(n: int, _t: float, T) -> None:
+            if n in field_idx:
+                funcs = T if isinstance(T, list) else [T]
+                frames[n] = np.concatenate([f.x.array for f in funcs])
+
+        result = solve_transient(tagged, forward, probes=probes, on_step=keep)
+        fields = np.stack([frames[n] for n in field_idx]) if len(frames) == 3 else None
+        return np.stack([result.probes[n] for n in names], axis=1), fields
 
     t0 = time.perf_counter()
     run_fem(rec["f1"])
     t_fem = time.perf_counter() - t0
 
-    def reconstruct() -> np.ndarray:
-        f1, _ = method.estimate(times, measured, CONDITION)
-        return response.fields(f1, at_times=FIELD_TIMES)
-
+    sens, data = response.sensitivity(), measured[1:]
     rows = {
         "direct FEM forward (12 s cut)": t_fem,
         "Duhamel forward, probes": _median_time(lambda: response.probes(rec["f1"]), args.repeats),
-        "Duhamel forward, fields at 4/8/12 s": _median_time(
+        "Duhamel forward, fields at 4/8/12 s (exact)": _median_time(
             lambda: response.fields(rec["f1"], at_times=FIELD_TIMES), args.repeats
         ),
-        "classical inverse (Tikhonov 1)": _median_time(
+        f"Duhamel forward, fields at 4/8/12 s (rank {compression.rank})": _median_time(
+            lambda: response.fields(rec["f1"], at_times=FIELD_TIMES, compressed=True),
+            args.repeats,
+        ),
+        "classical inverse (Tikhonov 1, SVD per call)": _median_time(
+            lambda: tikhonov(sens, data, order=1, rule="discrepancy", sigma=5.0), args.repeats
+        ),
+        "classical inverse (Tikhonov 1 + band, cached)": _median_time(
             lambda: method.estimate(times, measured, CONDITION), args.repeats
         ),
     }
-    rows |= _neural_latency(measured, times, args.repeats)
-    rows["full reconstruction (Tikhonov + fields)"] = _median_time(reconstruct, args.repeats)
+    neural_rows, neural_acc = _neural_rows(response, times, measured, args.repeats, args.weights)
+    rows |= neural_rows
+    timing = dict(response=response, times=times, measured=measured, repeats=args.repeats)
+    rows["full reconstruction (Tikhonov + fields, exact)"] = time_reconstruction(
+        method.estimate, compressed=False, **timing
+    )
+    rows["full reconstruction (Tikhonov + fields, fast)"] = time_reconstruction(
+        method.estimate, compressed=True, **timing
+    )
 
     f1_est, _ = method.estimate(times, measured, CONDITION)
+    fields_fast = response.fields(f1_est, at_times=FIELD_TIMES, compressed=True)
+    fields_exact = response.fields(f1_est, at_times=FIELD_TIMES)
+    bound = compression.error_bound(response.input_samples(f1_est), field_idx)
+    probes_fem, fields_fem = run_fem(f1_est)
     rmse_duhamel = float(np.sqrt(np.mean((response.probes(f1_est) - measured) ** 2)))
-    rmse_fem = float(np.sqrt(np.mean((run_fem(f1_est) - measured) ** 2)))
+    rmse_fem = float(np.sqrt(np.mean((probes_fem - measured) ** 2)))
+    err_exact = float(np.abs(fields_fast - fields_exact).max())
+    err_fem = None if fields_fem is None else float(np.abs(fields_fast - fields_fem).max())
 
     n_dofs = tagged.mesh.geometry.index_map().size_global
     print(f"solver vs surrogate: {n_dofs} dofs, {times.size - 1} steps, condition {CONDITION}")
     print(f"one-off step-response FEM run (fields recorded): {t_response:.2f} s")
-    print(f"{'stage':<48} {'time':>12} {'FEM / stage':>12}")
-    for stage, seconds in rows.items():
-        print(f"{stage:<48} {seconds * 1e3:>10.3f}ms {t_fem / seconds:>11.0f}x")
     print(
-        f"sensor RMSE of the reconstruction: Duhamel {rmse_duhamel:.4f} K, "
-        f"direct FEM with the same F1 estimate {rmse_fem:.4f} K"
+        f"one-off field compression: {t_compress:.2f} s, rank {compression.rank}, "
+        f"max |S - AB| = {compression.max_error:.2e} K/K (tol {compression.tol:.1e}), "
+        f"B {compression.dof_factor.dtype}"
+    )
+    print(f"{'stage':<68} {'time':>12} {'FEM / stage':>12}")
+    for stage, seconds in rows.items():
+        print(f"{stage:<68} {seconds * 1e3:>10.3f}ms {t_fem / seconds:>11.0f}x")
+    print(
+        f"sensor RMSE of the fast reconstruction: Duhamel {rmse_duhamel:.4f} K, FEM-based "
+        f"(direct FEM with the same F1 estimate) {rmse_fem:.4f} K, "
+        f"ratio {rmse_duhamel / rmse_fem:.4f}"
+    )
+    truth = rec["f1"]
+    b_tik = float(np.sqrt(np.mean((f1_est[1:] - truth[1:]) ** 2)))
+    print(
+        f"accuracy on this cut: Tikhonov sensor RMSE {rmse_duhamel:.3f} K, boundary {b_tik:.2f} K"
+    )
+    for label, acc in neural_acc.items():
+        b = float(np.sqrt(np.mean((acc["f1"][1:] - truth[1:]) ** 2)))
+        acc["boundary_rmse_K"] = b
+        print(f"  {label}: sensor RMSE {acc['sensor_rmse_K']:.3f} K, boundary {b:.2f} K")
+    fem_part = "n/a" if err_fem is None else f"{err_fem:.2e} K"
+    print(
+        f"fields at 4/8/12 s, fast vs exact Duhamel: max {err_exact:.2e} K "
+        f"(bound {bound.max():.2e} K); fast vs direct FEM: max {fem_part}"
     )
     if args.out is not None:
         summary = {"n_dofs": n_dofs, "response_s": t_response, "stages_s": rows}
         summary |= {"rmse_duhamel_K": rmse_duhamel, "rmse_fem_K": rmse_fem}
+        summary |= {
+            "neural": {k: {m: v for m, v in a.items() if m != "f1"} for k, a in neural_acc.items()}
+        }
+        summary |= {
+            "compression": {
+                "seconds": t_compress,
+                "rank": compression.rank,
+                "max_error": compression.max_error,
+                "tol": compression.tol,
+                "dtype": str(compression.dof_factor.dtype),
+            },
+            "fields_fast_vs_exact_K": err_exact,
+            "fields_bound_K": float(bound.max()),
+            "fields_fast_vs_fem_K": err_fem,
+        }
         args.out.write_text(json.dumps(summary, indent=2))
     return 0
 

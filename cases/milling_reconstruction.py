@@ -4,15 +4,24 @@ For N = 382, 509, 636 r/min, fz = 0.075 mm/z, ae = 0.2 mm (dry up-milling; data-
 23): one FEM run of the insert–shank–bolt tool gives the step response of the sensors S1..S4 and
 of the whole field to the F1 temperature (thermo.linear_response, cached on disk); per condition
 the true F1 history (thermo.cutting_zone) gives virtual measured sensors with noise σ, an inverse
-method estimates F1 (default first-order Tikhonov, λ by the discrepancy principle, with its
-posterior band), and the field is rebuilt by Duhamel superposition (thermo.reconstruction).
+method estimates F1 and the field is rebuilt by Duhamel superposition (thermo.reconstruction).
+
+Inverse methods, side by side (``--method`` is the one rendered and written to ParaView,
+``--compare`` the others): ``student`` (default; ensemble of knowledge-distilled CNN-GRU students
+with its spread as band), ``teacher`` (the CNN-GRU teacher) — both from the weights shipped in
+surrogates/ihcp/weights (surrogates.ihcp.estimator), trained without the three conditions —, and
+the classical ``tikhonov`` (first order, λ by the discrepancy principle, posterior band),
+``sfsm`` and ``kalman``. ``--retrain`` retrains the networks from the virtual data set
+(surrogates.ihcp.recon_training; the data set is built and cached when ``--dataset`` is not
+given), writes them to ``<out>/weights`` and uses them; with the default budget it reproduces
+the shipped weights bit for bit, which it checks and prints.
 
 Outputs (one folder, written under a temporary name and renamed): ``fig10_fields.png`` (3 × 3
 PyVista panel, Fig. 10 A–I), ``fig10_sensors.png`` (reconstructed vs measured, Fig. 10 J–L),
 ``boundary.png`` (F1 estimate, band and truth), ``<condition>/T.xdmf`` + ``T.h5`` (ParaView time
 series, every ``--every``-th step) and ``<condition>/sensors.csv``, ``metrics.json``,
-``report.md``. ``--measurements CSV`` reconstructs a user's record (thermo.dataset CSV layout,
-``# n_rpm = ...`` metadata) instead of the three virtual conditions.
+``report.md`` (with the per-method table). ``--measurements CSV`` reconstructs a user's record
+(thermo.dataset CSV layout, ``# n_rpm = ...`` metadata) instead of the three virtual conditions.
 """
 
 from __future__ import annotations
@@ -23,6 +32,7 @@ import json
 import shutil
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -31,6 +41,9 @@ from thermo.outdir import partial_dir, publish_dir
 
 SIZE_FACTOR, DT = 0.5, 0.05  # default mesh and step: about 28 000 dofs, 240 steps to 12 s
 QUICK_SIZE_FACTOR, QUICK_DT = 2.0, 0.2
+METHODS = ("student", "teacher", "tikhonov", "sfsm", "kalman")
+NEURAL = ("student", "teacher")
+DEFAULT_COMPARE = ("teacher", "tikhonov")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -45,7 +58,24 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--seed", type=int, default=0, help="seed of the F1 fluctuation and the noise")
     p.add_argument("--quick", action="store_true", help="coarse mesh, dt = 0.2 s (tests)")
-    p.add_argument("--method", choices=("tikhonov", "sfsm", "kalman"), default="tikhonov")
+    p.add_argument(
+        "--method", choices=METHODS, default="student", help="method rendered and exported"
+    )
+    p.add_argument(
+        "--compare",
+        choices=METHODS,
+        nargs="*",
+        default=None,
+        metavar="M",
+        help="methods run side by side (default: teacher tikhonov; none: --compare)",
+    )
+    p.add_argument(
+        "--weights", type=Path, default=None, metavar="DIR", help="neural weights folder"
+    )
+    p.add_argument("--retrain", action="store_true", help="retrain the networks (see above)")
+    p.add_argument(
+        "--dataset", type=Path, default=None, metavar="DIR", help="data set for --retrain"
+    )
     p.add_argument("--sigma", type=float, default=5.0, metavar="K", help="sensor noise σ")
     p.add_argument("--size-factor", type=float, default=None, help="mesh size factor")
     p.add_argument("--dt", type=float, default=None, metavar="S", help="time step")
@@ -100,6 +130,9 @@ def _response(tagged, problem, *, cache: Path, key: dict, progress: bool):
     if path.with_suffix(".npz").exists():
         resp = LinearResponse.load(path)
         if resp.field_step is not None and resp.field_step.shape[1] == n_dofs:
+            if "_field_compression" not in resp.__dict__:  # cache written before compression
+                resp.field_compression()
+                resp.save(path)
             return resp, True
     names = sorted(tagged.sensors)
     resp = compute_linear_response(
@@ -112,6 +145,7 @@ def _response(tagged, problem, *, cache: Path, key: dict, progress: bool):
         progress=progress,
     )
     resp.meta["cache_key"] = key
+    resp.field_compression()  # low-rank factors of the field response, saved with it
     resp.save(path)
     return resp, False
 
@@ -146,7 +180,7 @@ def _write_series(directory: Path, V, response, f1: np.ndarray, every: int) -> l
 
     T = fem.Function(V, name="T")
     steps = response.times[::every]
-    fields = response.fields(f1, at_times=steps)
+    fields = response.fields(f1, at_times=steps, compressed=True)  # low rank, ~1 mK error
     writer = FieldWriter(out_dir=directory, functions=[T], fmt="xdmf")
     for t, values in zip(steps, fields, strict=True):
         T.x.array[:] = values
@@ -162,8 +196,9 @@ def report_markdown(metrics: dict, names: list[str]) -> str:
     lines = [
         "# Tool temperature-field reconstruction (paper 000 §4.2, Fig. 10)",
         "",
-        f"Inverse method `{metrics['method']}`, sensor noise σ = {metrics['sigma_K']:g} K, seed "
-        f"{metrics['seed']}; mesh size factor {metrics['mesh_size_factor']:g} "
+        f"Rendered inverse method `{metrics['method']}`, sensor noise "
+        f"σ = {metrics['sigma_K']:g} K, seed {metrics['seed']}; "
+        f"mesh size factor {metrics['mesh_size_factor']:g} "
         f"({metrics['n_dofs']} dofs), dt = {metrics['dt_s']:g} s, {metrics['n_steps']} steps; "
         f"total {metrics['total_s']:.1f} s (linear response "
         f"{'from cache' if metrics['response_cached'] else 'computed'}, "
@@ -197,6 +232,7 @@ def report_markdown(metrics: dict, names: list[str]) -> str:
             + " | ".join(cells)
             + f" | {s['all']['rmse_clean']:.2f} | {b} | {lo} | {cov} | {pv} |"
         )
+    lines += _method_table(metrics)
     lines += ["", "## paper | ours", "", "| quantity | paper 000 §4.2 | ours |", "|---|---|---|"]
     r2s = [c["sensors"][n]["r2"] for c in conds.values() for n in names]
     lines.append(
@@ -222,9 +258,132 @@ def report_markdown(metrics: dict, names: list[str]) -> str:
     return "\n".join(lines) + "\n"
 
 
+def _method_table(metrics: dict) -> list[str]:
+    """Side-by-side rows: per condition and method, mean sensor RMSE (vs measured and vs the
+    clean truth), boundary RMSE, LOSO, band coverage and wall time of the reconstruction."""
+    lines = [
+        "",
+        "## Methods side by side",
+        "",
+        "Student = mean of the distilled-student ensemble (band: mean ± 1.96 sd of the members, "
+        "model spread only); teacher = the CNN-GRU teacher (no band); tikhonov = first-order "
+        "Tikhonov, discrepancy principle (posterior band, noise part only). The networks never "
+        "saw these three conditions in training.",
+        "",
+        "| condition | method | sensor RMSE vs measured (K) | vs clean (K) | boundary RMSE (K) "
+        "| LOSO RMSE (K) | band coverage | time (ms) |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for label, c in metrics["conditions"].items():
+        for name, m in c.get("methods", {}).items():
+            s = m["sensors"]["all"]
+            b = f"{m['boundary']['rmse']:.2f}" if m["boundary"] else "–"
+            lo = f"{m['loso']['mean']['rmse']:.2f}" if m["loso"] else "–"
+            cov = f"{m['band_coverage']:.2f}" if m["band_coverage"] is not None else "–"
+            ms = 1e3 * m["reconstruct_s"]
+            lines.append(
+                f"| {label} | {name} | {s['rmse']:.2f} | {s['rmse_clean']:.2f} | {b} | {lo} "
+                f"| {cov} | {ms:.0f} |"
+            )
+    w = metrics.get("weights")
+    if w:
+        lines += ["", f"Network weights: {w['source']}."]
+        for kind in NEURAL:
+            if kind in w and w[kind].get("test_case_24"):
+                tc = w[kind]["test_case_24"]
+                tc = tc if isinstance(tc, list) else [tc]
+                r2 = ", ".join(f"{t['r2']:.3f}" for t in tc)
+                lines.append(f"Held-out test case 24 (σ = 0) R² of the {kind}: {r2}.")
+        if w.get("max_abs_difference_to_shipped") is not None:
+            lines.append(
+                "Retrained vs shipped weights, max |difference|: "
+                f"{w['max_abs_difference_to_shipped']:g}."
+            )
+    return lines
+
+
+def _training_data(args: argparse.Namespace, progress: bool):
+    """The IHCP data set for ``--retrain``: ``--dataset DIR`` or built once into the cache."""
+    from thermo.dataset import load_dataset
+
+    folder = args.dataset
+    if folder is None:
+        folder = args.cache / ("ihcp_dataset_quick" if args.quick else "ihcp_dataset")
+        if not (folder / "ihcp_dataset.npz").is_file():
+            from cases.ihcp_dataset import main as build_dataset
+
+            print(f"milling_reconstruction: building the training data set in {folder}")
+            if build_dataset(["--out", str(folder)] + (["--quick"] if args.quick else [])) != 0:
+                raise RuntimeError("milling_reconstruction: building the data set failed")
+    if not (folder / "ihcp_dataset.npz").is_file():
+        raise FileNotFoundError(f"--dataset {folder}: no ihcp_dataset.npz in this folder")
+    return load_dataset(folder / "ihcp_dataset")
+
+
+def _estimators(args: argparse.Namespace, needed: set[str], weights_out: Path, progress: bool):
+    """``{"teacher", "student"}`` estimators: shipped, from ``--weights``, or retrained."""
+    from surrogates.ihcp.estimator import max_weight_difference, shipped
+
+    if not (needed & set(NEURAL)) and not args.retrain:
+        return {}, None
+    if not args.retrain:
+        return {k: shipped(k, directory=args.weights) for k in NEURAL if k in needed}, None
+    from surrogates.ihcp.recon_training import EstimatorTraining, train_estimators
+
+    config = EstimatorTraining(progress=progress)
+    if args.quick:  # tests: the same pipeline on a budget of seconds
+        config = replace(config, teacher_epochs=1, student_epochs=1, n_students=2)
+    ds = _training_data(args, progress)
+    print("milling_reconstruction: retraining teacher and students", flush=True)
+    teacher, students, report = train_estimators(ds, config)
+    teacher.save(weights_out / "teacher")
+    students.save(weights_out / "student")
+    report["max_abs_difference_to_shipped"] = None
+    if not args.quick:
+        try:
+            diff = max(
+                max_weight_difference(teacher, shipped("teacher", directory=args.weights)),
+                max_weight_difference(students, shipped("student", directory=args.weights)),
+            )
+        except FileNotFoundError:
+            diff = None
+        report["max_abs_difference_to_shipped"] = diff
+        verdict = "identical" if diff == 0.0 else f"max |difference| {diff}"
+        print(f"milling_reconstruction: retrained weights vs shipped: {verdict}")
+    (weights_out / "training.json").write_text(
+        json.dumps(report, indent=2, default=float), encoding="utf-8"
+    )
+    return {"teacher": teacher, "student": students}, report
+
+
+def _method(name: str, response, *, sigma: float, neural: dict):
+    from thermo.reconstruction import classical_method
+
+    if name in NEURAL:
+        return neural[name].as_method(name)
+    return classical_method(name, response, sigma=sigma)
+
+
+def _summary(metrics: dict) -> dict:
+    """The comparable part of one method's metrics (side-by-side table)."""
+    keys = ("method", "sensors", "boundary", "loso", "band_coverage", "reconstruct_s")
+    return {k: metrics.get(k) for k in keys}
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the reconstruction study; returns the exit code."""
     args = build_parser().parse_args(argv)
+    if args.sigma < 0:
+        print("milling_reconstruction: error: --sigma must be >= 0 K", file=sys.stderr)
+        return 2
+    compare = DEFAULT_COMPARE if args.compare is None else tuple(args.compare)
+    methods = [args.method] + [m for m in dict.fromkeys(compare) if m != args.method]
+    if args.weights is not None and not args.retrain:
+        for kind in set(methods) & set(NEURAL):
+            if not (args.weights / f"{kind}.npz").is_file():
+                msg = f"--weights {args.weights}: no {kind}.npz"
+                print(f"milling_reconstruction: error: {msg}", file=sys.stderr)
+                return 2
     import dolfinx_solver  # noqa: F401  (MPI/PETSc before dolfinx)
     from dolfinx import fem
     from mpi4py import MPI
@@ -234,12 +393,9 @@ def main(argv: list[str] | None = None) -> int:
     from thermo.output import write_probes_csv
     from thermo.recon_plots import plot_boundary, plot_sensor_curves
     from thermo.recon_render import grid_from_space, render_panel
-    from thermo.reconstruction import CONDITIONS, FIELD_TIMES, classical_method, reconstruct
+    from thermo.reconstruction import CONDITIONS, FIELD_TIMES, reconstruct
     from thermo.reconstruction import virtual_measurement as virtual
 
-    if args.sigma < 0:
-        print("milling_reconstruction: error: --sigma must be >= 0 K", file=sys.stderr)
-        return 2
     t_start = time.perf_counter()
     sf = args.size_factor or (QUICK_SIZE_FACTOR if args.quick else SIZE_FACTOR)
     dt = args.dt or (QUICK_DT if args.quick else DT)
@@ -259,7 +415,6 @@ def main(argv: list[str] | None = None) -> int:
     t_response = time.perf_counter() - t_start
     V = fem.functionspace(tagged.mesh, ("Lagrange", 1))
     names = list(response.probe_names)
-    method = classical_method(args.method, response, sigma=args.sigma)
     if args.measurements is not None:
         inputs, params = _user_record(args.measurements, response)
         jobs = [(params, inputs)]
@@ -271,26 +426,35 @@ def main(argv: list[str] | None = None) -> int:
     out = args.out
     tmp = partial_dir(out)
     try:
-        recs, metrics = [], {"conditions": {}}
+        neural, training = _estimators(args, set(methods), tmp / "weights", progress)
+        by_method = {m: _method(m, response, sigma=args.sigma, neural=neural) for m in methods}
+        recs: dict[str, list] = {m: [] for m in methods}
+        metrics: dict = {"conditions": {}}
         for params, inputs in tqdm(
             jobs, desc="reconstruction", unit="condition", disable=not progress
         ):
-            t0 = time.perf_counter()
-            rec = reconstruct(
-                response,
-                method,
-                measured=inputs["measured"],
-                params=params,
-                truth_f1=inputs["f1"],
-                clean=inputs["clean"],
-            )
-            rec_s = time.perf_counter() - t0
-            rec.inputs = inputs
             label = f"N{params['n_rpm']:g}_fz{params['fz_mm']:g}_ae{params['ae_mm']:g}"
+            side = {}
+            for name, method in by_method.items():
+                t0 = time.perf_counter()
+                rec = reconstruct(
+                    response,
+                    method,
+                    measured=inputs["measured"],
+                    params=params,
+                    truth_f1=inputs["f1"],
+                    clean=inputs["clean"],
+                )
+                rec.metrics["reconstruct_s"] = time.perf_counter() - t0
+                rec.inputs = inputs
+                recs[name].append(rec)
+                side[name] = _summary(rec.metrics)
+            rec = recs[args.method][-1]
             files = _write_series(tmp / label, V, response, rec.f1, every)
             cols = {f"{n}_measured": inputs["measured"][:, i] for i, n in enumerate(names)}
             cols |= {f"{n}_reconstructed": rec.fitted[:, i] for i, n in enumerate(names)}
-            cols["F1_estimate"] = rec.f1
+            for name in methods:
+                cols[f"F1_{name}"] = recs[name][-1].f1
             if inputs["f1"] is not None:
                 cols["F1_truth"] = inputs["f1"]
             write_probes_csv(
@@ -299,21 +463,22 @@ def main(argv: list[str] | None = None) -> int:
             metrics["conditions"][label] = {
                 "params": params,
                 **rec.metrics,
-                "reconstruct_s": rec_s,
                 "paraview": [f"{label}/{f}" for f in files],
+                "methods": side,
             }
-            recs.append(rec)
-        plot_sensor_curves(tmp / "fig10_sensors.png", recs, names=names)
-        plot_boundary(tmp / "boundary.png", recs)
+        primary = recs[args.method]
+        plot_sensor_curves(tmp / "fig10_sensors.png", primary, names=names)
+        plot_boundary(tmp / "boundary.png", primary, others={m: recs[m] for m in methods[1:]})
         render_panel(
             tmp / "fig10_fields.png",
             grid=grid_from_space(V),
-            fields=[r.fields for r in recs],
-            row_labels=[f"N = {r.params['n_rpm']:g} r/min" for r in recs],
+            fields=[r.fields for r in primary],
+            row_labels=[f"N = {r.params['n_rpm']:g} r/min" for r in primary],
             times=FIELD_TIMES,
         )
         metrics |= {
-            "method": method.name,
+            "method": args.method,
+            "methods": methods,
             "sigma_K": args.sigma,
             "seed": args.seed,
             "quick": args.quick,
@@ -323,6 +488,7 @@ def main(argv: list[str] | None = None) -> int:
             "n_steps": int(response.times.size - 1),
             "response_cached": cached,
             "response_s": t_response,
+            "weights": _weights_info(args, neural, training),
             "total_s": time.perf_counter() - t_start,
         }
         (tmp / "metrics.json").write_text(json.dumps(metrics, indent=2, default=float), "utf-8")
@@ -331,11 +497,34 @@ def main(argv: list[str] | None = None) -> int:
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
+    n_cond = len(metrics["conditions"])
     print(
-        f"milling_reconstruction: {len(recs)} condition(s) in {metrics['total_s']:.1f} s "
-        f"(response {'cached' if cached else 'computed'}); outputs in {out.resolve()}"
+        f"milling_reconstruction: {n_cond} condition(s) × {len(methods)} method(s) in "
+        f"{metrics['total_s']:.1f} s (response {'cached' if cached else 'computed'}); "
+        f"outputs in {out.resolve()}"
     )
     return 0
+
+
+def _weights_info(args: argparse.Namespace, neural: dict, training: dict | None) -> dict | None:
+    """Where the networks came from and their provenance (for metrics.json and the report)."""
+    if not neural:
+        return None
+    from surrogates.ihcp.estimator import SHIPPED_DIR
+
+    source = "retrained" if args.retrain else str(args.weights or SHIPPED_DIR)
+    info: dict = {"source": source}
+    for kind, est in neural.items():
+        info[kind] = {
+            "members": len(est.members),
+            "window": est.window,
+            "dt_s": est.dt,
+            "test_case_24": est.meta.get("test_case"),
+            "training": est.meta.get("training"),
+        }
+    if training is not None:
+        info["max_abs_difference_to_shipped"] = training.get("max_abs_difference_to_shipped")
+    return info
 
 
 if __name__ == "__main__":

@@ -16,3 +16,28 @@ try:  # noqa: SIM105
     import dolfinx_solver  # noqa: F401
 except ImportError:  # pragma: no cover - only without the FEM stack
     pass
+
+
+import pytest  # noqa: E402
+
+
+@pytest.fixture(scope="session")
+def toy_ihcp_dataset():
+    """The 27-case design on 0 … 3 s (dt 0.1 s) with sensors that are first-order lags of F1
+    (gains 0.8…0.2, time constants 0.3…1.2 s): a small data set with a learnable inverse, in
+    the :class:`thermo.dataset.IHCPDataset` layout (σ = 0 and 5 K records)."""
+    import numpy as np
+    from scipy.signal import lfilter
+
+    from thermo.dataset import build_dataset
+
+    def forward(f1):
+        out = []
+        for gain, tau in ((0.8, 0.3), (0.6, 0.5), (0.4, 0.8), (0.2, 1.2)):
+            a = np.exp(-0.1 / tau)
+            out.append(20.0 + gain * lfilter([1 - a], [1, -a], f1 - 20.0))
+        return np.stack(out, axis=1)
+
+    times = 0.1 * np.arange(31)
+    names = ("S1", "S2", "S3", "S4")
+    return build_dataset(forward, times=times, sensor_names=names, sigmas=(0.0, 5.0))

@@ -4,7 +4,8 @@
   reconstructed curves (thick) with their uncertainty band (shaded), R² and RMSE per sensor in the
   legend — the layout of Fig. 10 J–L ("reconstruction temperature vs measured temperature").
 * :func:`plot_boundary`: one panel per condition; estimated F1 history with its band against the
-  true history (known in the virtual experiment), with the boundary RMSE in the title.
+  true history (known in the virtual experiment), other methods alongside, boundary RMSE in the
+  legend.
 
 Inputs are :class:`thermo.reconstruction.Reconstruction` objects (times s, temperatures °C).
 Files are written to a temporary name and renamed (atomic).
@@ -13,7 +14,7 @@ Files are written to a temporary name and renamed (atomic).
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -75,27 +76,35 @@ def plot_sensor_curves(
     return _save(plt, fig, path)
 
 
-def plot_boundary(path: Path, recs: Sequence[Reconstruction]) -> Path:
-    """Estimated F1 history (band shaded) against the truth, one panel per condition (PNG)."""
-    plt, fig, axes = _figure(len(recs))
-    for ax, rec in zip(axes, recs, strict=True):
+def plot_boundary(
+    path: Path,
+    recs: Sequence[Reconstruction],
+    *,
+    others: Mapping[str, Sequence[Reconstruction]] | None = None,
+) -> Path:
+    """Estimated F1 history (band shaded) against the truth, one panel per condition (PNG).
+
+    ``others`` adds, per method name, the estimates of further methods on the same conditions
+    (thin lines, their bands lightly shaded), for the side-by-side comparison.
+    """
+    plt, fig, axes = _figure(len(recs), height=4.0)
+    others = dict(others or {})
+    for i, (ax, rec) in enumerate(zip(axes, recs, strict=True)):
         truth = rec.inputs.get("f1")
         if truth is not None:
             ax.plot(rec.times, truth, "k", lw=2.0, label="truth")
-        ax.plot(rec.times, rec.f1, "C3", lw=1.2, label=f"estimate ({rec.metrics['method']})")
-        if rec.f1_band is not None:
-            ax.fill_between(
-                rec.times,
-                rec.f1_band[:, 0],
-                rec.f1_band[:, 1],
-                color="C3",
-                alpha=0.25,
-                lw=0,
-                label="95 % band",
-            )
-        b = rec.metrics.get("boundary")
-        extra = f"\nboundary RMSE {b['rmse']:.2f} K" if b else ""
-        ax.set(title=_title(rec) + extra, xlabel="time (s)", ylabel="F1 temperature (°C)")
+        series = [(rec, "C3", 1.4, 0.25)] + [
+            (other[i], f"C{j}", 0.9, 0.12) for j, other in enumerate(others.values())
+        ]
+        for r, color, lw, alpha in series:
+            b = r.metrics.get("boundary")
+            tag = f", RMSE {b['rmse']:.1f} K" if b else ""
+            ax.plot(r.times, r.f1, color=color, lw=lw, label=f"{r.metrics['method']}{tag}")
+            if r.f1_band is not None:
+                ax.fill_between(
+                    r.times, r.f1_band[:, 0], r.f1_band[:, 1], color=color, alpha=alpha, lw=0
+                )
+        ax.set(title=_title(rec), xlabel="time (s)", ylabel="F1 temperature (°C)")
         ax.set_ylim(bottom=float(np.min(rec.f1)) - 20.0)
-        ax.legend(fontsize=7, loc="lower right")
+        ax.legend(fontsize=7, loc="lower right", title="shaded: 95 % bands", title_fontsize=7)
     return _save(plt, fig, path)

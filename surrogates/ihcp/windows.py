@@ -199,6 +199,42 @@ class IHCPData:
     window: int
 
 
+def pad_start(features: np.ndarray, *, window: int) -> np.ndarray:
+    """Prepend ``window - 1`` copies of the first row (the state before the cut starts).
+
+    Before t = 0 the tool rests at the initial temperature with the parameters already set, so
+    repeating the first sample is the physical history, and with it every step t >= 0 (not
+    only t >= (w - 1) dt) gets a window ending at t. Shape (n_steps + w - 1, n_features).
+    """
+    features = np.asarray(features, float)
+    return np.concatenate([np.repeat(features[:1], window - 1, axis=0), features])
+
+
+def window_cases(
+    cases: Mapping[int, CaseArrays],
+    ids: Sequence[int],
+    *,
+    x_scaler: MinMaxScaler,
+    y_scaler: MinMaxScaler,
+    window: int,
+    padded: bool = False,
+) -> WindowedSplit:
+    """Scaled windows of the cases ``ids`` (``padded``: with :func:`pad_start`, one window per
+    step; else the paper's n - w + 1 windows per case)."""
+    parts = []
+    for c in ids:
+        case = cases[c]
+        feats = x_scaler.transform(case.features())
+        labels = y_scaler.transform(case.label)
+        if padded:
+            feats = pad_start(feats, window=window)
+            labels = np.concatenate([np.full(window - 1, labels[0]), labels])
+        x, y = sliding_windows(feats, labels, window=window)
+        steps = np.arange(case.label.shape[0] - y.shape[0], case.label.shape[0])
+        parts.append((x, y, np.full(y.shape, c), steps))
+    return WindowedSplit(*(np.concatenate(a) for a in zip(*parts, strict=True)))
+
+
 def prepare_dataset(
     cases: Mapping[int, CaseArrays],
     *,
@@ -206,32 +242,23 @@ def prepare_dataset(
     seed: int,
     test_case: int = 24,
     val_fraction: float = 0.2,
+    padded: bool = False,
 ) -> IHCPData:
     """Split ``cases`` (keyed by 1-based case id), fit scalers on training steps, window all splits.
 
     Scalers are fitted on the per-step training features (n_train_steps, 7) and labels, so every
-    training window lies in [-1, 1]; validation/test values may fall outside.
+    training window lies in [-1, 1]; validation/test values may fall outside. ``padded`` windows
+    every step (:func:`pad_start`); the paper's default windows only complete histories.
     """
     split = split_cases(list(cases), seed=seed, test_case=test_case, val_fraction=val_fraction)
     train_feats = np.concatenate([cases[c].features() for c in split["train"]])
     train_labels = np.concatenate([cases[c].label for c in split["train"]])
     xs, ys = MinMaxScaler.fit(train_feats), MinMaxScaler.fit(train_labels)
-
-    def windows_of(ids: list[int]) -> WindowedSplit:
-        parts = []
-        for c in ids:
-            case = cases[c]
-            x, y = sliding_windows(
-                xs.transform(case.features()), ys.transform(case.label), window=window
-            )
-            steps = np.arange(window - 1, case.label.shape[0])
-            parts.append((x, y, np.full(y.shape, c), steps))
-        return WindowedSplit(*(np.concatenate(a) for a in zip(*parts, strict=True)))
-
+    kw = {"x_scaler": xs, "y_scaler": ys, "window": window, "padded": padded}
     return IHCPData(
-        train=windows_of(split["train"]),
-        val=windows_of(split["val"]),
-        test=windows_of(split["test"]),
+        train=window_cases(cases, split["train"], **kw),
+        val=window_cases(cases, split["val"], **kw),
+        test=window_cases(cases, split["test"], **kw),
         x_scaler=xs,
         y_scaler=ys,
         split=split,

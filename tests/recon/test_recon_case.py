@@ -47,9 +47,30 @@ def test_quick_run_writes_everything(runs):
     assert not list(runs.glob(".a.partial-*"))
 
 
+def test_methods_side_by_side(runs):
+    m = _metrics(runs / "a")
+    assert m["method"] == "student" and m["methods"] == ["student", "teacher", "tikhonov"]
+    assert m["weights"]["student"]["members"] >= 2 and m["weights"]["teacher"]["members"] == 1
+    for label, c in m["conditions"].items():
+        assert set(c["methods"]) == {"student", "teacher", "tikhonov"}
+        assert c["methods"]["student"]["sensors"] == c["sensors"]  # rendered = student
+        for name in ("student", "teacher"):
+            r = c["methods"][name]
+            # loose physical bounds: the networks were trained on the fine mesh, this is the
+            # coarse quick mesh, so only sanity is asserted here (accuracy: the main job)
+            assert 0.0 < r["boundary"]["rmse"] < 150.0
+            assert r["loso"] is None  # the networks need all four sensors
+            assert r["sensors"]["all"]["r2"] > 0.0 and r["reconstruct_s"] > 0.0
+        assert 0.0 <= c["band_coverage"] <= 1.0  # ensemble band of the student
+        csv = np.genfromtxt(runs / "a" / label / "sensors.csv", delimiter=",", names=True)
+        assert {"F1_student", "F1_teacher", "F1_tikhonov", "F1_truth"} <= set(csv.dtype.names)
+    report = (runs / "a" / "report.md").read_text(encoding="utf-8")
+    assert "## Methods side by side" in report and "| tikhonov |" in report
+
+
 def test_metrics_finite_and_physical(runs):
     m = _metrics(runs / "a")
-    for c in m["conditions"].values():
+    for c in (c["methods"]["tikhonov"] for c in m["conditions"].values()):
         for name in ("S1", "S2", "S3", "S4"):
             s = c["sensors"][name]
             assert 0.9 < s["r2"] <= 1.0
@@ -67,6 +88,7 @@ def test_reproducible_with_seed(runs):
     for label in a["conditions"]:
         ca, cb = a["conditions"][label], b["conditions"][label]
         assert ca["sensors"] == cb["sensors"] and ca["boundary"] == cb["boundary"]
+        assert ca["methods"]["teacher"]["sensors"] == cb["methods"]["teacher"]["sensors"]
     ya = np.loadtxt(runs / "a" / label / "sensors.csv", delimiter=",", skiprows=1)
     yb = np.loadtxt(runs / "b" / label / "sensors.csv", delimiter=",", skiprows=1)
     np.testing.assert_array_equal(ya, yb)
@@ -92,5 +114,23 @@ def test_user_measurement_csv(runs, tmp_path):
     m = _metrics(out)
     ((label, c),) = m["conditions"].items()
     ref = _metrics(runs / "a")["conditions"][label]
-    assert c["sensors"]["S1"]["rmse"] == pytest.approx(ref["sensors"]["S1"]["rmse"], rel=1e-9)
-    assert c["boundary"]["rmse"] == pytest.approx(ref["boundary"]["rmse"], rel=1e-9)
+    for name in ("tikhonov", "student"):
+        got, want = c["methods"][name], ref["methods"][name]
+        for key in ("sensors", "boundary"):
+            a = got[key]["S1"]["rmse"] if key == "sensors" else got[key]["rmse"]
+            b = want[key]["S1"]["rmse"] if key == "sensors" else want[key]["rmse"]
+            assert a == pytest.approx(b, rel=1e-6), (name, key)
+
+
+def test_retrain_on_a_given_data_set(tmp_path, toy_ihcp_dataset):
+    """``--retrain --dataset``: trains, writes the weights, uses them; seeded, so twice equal."""
+    toy_ihcp_dataset.save(tmp_path / "ds" / "ihcp_dataset")
+    common = ["--quick", "--cache", str(tmp_path / "cache"), "--no-progress", "--retrain"]
+    common += ["--dataset", str(tmp_path / "ds"), "--compare", "tikhonov"]
+    for run in ("r1", "r2"):
+        assert main(["--out", str(tmp_path / run), *common]) == 0
+    w1, w2 = (np.load(tmp_path / r / "weights" / "student.npz") for r in ("r1", "r2"))
+    assert w1.files == w2.files and all(np.array_equal(w1[k], w2[k]) for k in w1.files)
+    m = _metrics(tmp_path / "r1")
+    assert m["weights"]["source"] == "retrained" and m["methods"] == ["student", "tikhonov"]
+    assert (tmp_path / "r1" / "weights" / "training.json").stat().st_size > 0

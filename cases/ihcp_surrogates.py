@@ -69,7 +69,9 @@ PAPER_EPOCHS, PAPER_BATCH = 150, 50
 MODELS = ("cnn", "gru", "lstm", "teacher", "student")
 FRACTIONS = (0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9)
 QUICK_FRACTIONS = (0.3, 0.6)
-OPTION_RULE = "--epochs, --stride must be >= 1 and --window >= 7 (two kernel-4 convolutions)"
+OPTION_RULE = (
+    "--epochs, --sweep-epochs, --stride must be >= 1 and --window >= 7 (two kernel-4 convolutions)"
+)
 DATASET_HELP = "folder written by cases.ihcp_dataset (response.npz optional); default: build one"
 
 
@@ -90,6 +92,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--window", type=int, default=20, help="time steps per window")
     p.add_argument("--stride", type=int, default=None, help="keep every k-th training window")
     p.add_argument("--fractions", type=float, nargs="+", default=None, metavar="F")
+    p.add_argument(
+        "--sweep-epochs",
+        type=int,
+        default=None,
+        metavar="N",
+        help="epochs of each size-sweep student (default: --epochs)",
+    )
     return p
 
 
@@ -273,7 +282,8 @@ def main(argv: list[str] | None = None) -> int:
     epochs = args.epochs or (3 if args.quick else PAPER_EPOCHS)
     stride = args.stride or (4 if args.quick else 1)
     fractions = tuple(args.fractions or (QUICK_FRACTIONS if args.quick else FRACTIONS))
-    if epochs < 1 or stride < 1 or args.window < 7:
+    sweep_epochs = args.sweep_epochs or epochs
+    if epochs < 1 or sweep_epochs < 1 or stride < 1 or args.window < 7:
         print(f"ihcp_surrogates: error: {OPTION_RULE}", file=sys.stderr)
         return 2
     from surrogates.ihcp.checkpoint import save_best
@@ -325,7 +335,10 @@ def main(argv: list[str] | None = None) -> int:
         )
         print("ihcp_surrogates: student size sweep", flush=True)
         teacher = trained["teacher"]
-        sweep = student_sweep(data, teacher, fractions=fractions, config=config, seed=args.seed)
+        sweep_config = replace(config, epochs=sweep_epochs)
+        sweep = student_sweep(
+            data, teacher, fractions=fractions, config=sweep_config, seed=args.seed
+        )
         noise_models = {k: trained[k] for k in ("student", "teacher", "student_kd")}
         noise, noise_preds = _noise_study(noise_models, ds, data, response, test_case=24)
         tables = _tables(scores, noise)
@@ -336,6 +349,7 @@ def main(argv: list[str] | None = None) -> int:
                  results=results, scores=scores, sweep=sweep, preds=noise_preds)  # fmt: skip
         run = {k: v for k, v in vars(args).items() if k not in ("out", "dataset")}
         run |= {"epochs": epochs, "stride": stride, "fractions": list(fractions)}
+        run |= {"sweep_epochs": sweep_epochs}
         run |= {"kd_temperature": PAPER_TEMPERATURE, "kd_lambda": PAPER_LAMBDA}
         run |= {"n_train_windows": int(data.train.y.size), "dataset": str(ds_folder)}
         run |= {"classical": response is not None}
@@ -358,7 +372,8 @@ def _report(metrics: dict, tables: dict[str, list[dict]]) -> str:
         "# Neural inverse study (paper 000 §3.2–§4.1)",
         "",
         f"Data set: `{c['dataset']}`; split {metrics['split']}; window {c['window']}, "
-        f"{c['n_train_windows']} training windows (stride {c['stride']}), {c['epochs']} epochs, "
+        f"{c['n_train_windows']} training windows (stride {c['stride']}), {c['epochs']} epochs "
+        f"({c.get('sweep_epochs', c['epochs'])} per size-sweep student), "
         f"batch {c['batch_size']}, seed {c['seed']}{' (quick)' if c['quick'] else ''}. "
         f"Run time {metrics['total_s']:.0f} s. KD: T = {c['kd_temperature']}, "
         f"λ = {c['kd_lambda']}; `student_kd` = regression-sound loss, `student_kd_paper` = the "

@@ -2,6 +2,7 @@
 structure screening -> A × B × C factorial -> Type II ANOVA -> recommended transfer settings.
 
     python -m cases.thermal_compensation --out results/compensation --quick
+    mpirun -n 2 python -m cases.thermal_compensation --out results/compensation  # split
 
 Writes into ``--out`` (atomically: a temporary folder renamed at the end): ``data_*.csv``
 (the virtual measurements, same layout as real data read with ``--data-delivery/--data-aged``),
@@ -141,172 +142,204 @@ def _structures(mode: str):
     return list(dict.fromkeys(PAPER_A_LEVELS if mode == "paper" else singles + PAPER_A_LEVELS))
 
 
-def run(args: argparse.Namespace) -> Path:  # noqa: PLR0915 - one linear study
+def _prepare(args, sampling: float, repeats: int, config, tmp: Path | None):
+    """Rank-0 part: records, MI selection, features, pretraining (files written into ``tmp``).
+
+    Returns ``(selected inputs, aged features, pretrained parameters as a pure dict, pretrained
+    RMSE per condition, RMSE_avg)``.
+    """
+    from flax import nnx
+
     from surrogates.compensation import data as cdata
-    from surrogates.compensation import factorial as fx
-    from surrogates.compensation import plots
-    from surrogates.compensation.model import structure_label
     from surrogates.compensation.pretrain import DELIVERY_TRAIN, pretrain
     from surrogates.compensation.selection import rank_candidates, select
+
+    rec21 = _records(args, "delivery", sampling)
+    rec24 = _records(args, "aged", sampling)
+    cdata.write_records_csv(rec21, tmp / "data_delivery.csv")
+    cdata.write_records_csv(rec24, tmp / "data_aged.csv")
+    ranking = rank_candidates({n: rec21[n] for n in DELIVERY_TRAIN}, seed=args.seed)
+    ranking.to_csv(tmp / "mi_ranking.csv", index=False)
+    selected = select(ranking)
+    d21 = cdata.features(rec21, selected, source="delivery data")
+    aged = cdata.features(rec24, selected, source="aged data")
+    pre = pretrain(d21, repeats=repeats, seed=args.seed, config=config)
+    state = nnx.state(pre.model, nnx.Param).to_pure_dict()
+    return selected, aged, state, pre.rmse, pre.rmse_avg
+
+
+def run(args: argparse.Namespace) -> Path | None:  # noqa: PLR0915 - one linear study
+    """The whole study. Under ``mpirun -n R`` every rank calls this: rank 0 prepares the data
+    and the pretrained model and broadcasts them, the trainings (screening, factorial,
+    recommended combinations) are split over the ranks, and rank 0 writes ``--out`` (other
+    ranks return None)."""
+    from flax import nnx
+
+    from surrogates.compensation import factorial as fx
+    from surrogates.compensation import plots
+    from surrogates.compensation.model import CompensationNet, structure_label
+    from surrogates.compensation.parallel import bcast, map_over_ranks, rank, world
     from surrogates.compensation.transfer import FineTuneConfig
     from surrogates.training import count_parameters
 
+    comm = world()
+    root = rank(comm) == 0
     sampling = args.sampling or (300.0 if args.quick else 60.0)
     repeats = args.repeats or (2 if args.quick else 5)
+    if repeats < 2:
+        raise SystemExit(
+            f"--repeats {repeats}: the three-way ANOVA needs >= 2 repeats per cell "
+            "(a residual term); use --repeats 2 or more"
+        )
     screen_mode = args.screen or ("singles" if args.quick else "all")
     config = FineTuneConfig(epochs=args.epochs)
     out = Path(args.out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
+    tmp = None
+    if root:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
     try:
-        rec21 = _records(args, "delivery", sampling)
-        rec24 = _records(args, "aged", sampling)
-        cdata.write_records_csv(rec21, tmp / "data_delivery.csv")
-        cdata.write_records_csv(rec24, tmp / "data_aged.csv")
-
-        ranking = rank_candidates({n: rec21[n] for n in DELIVERY_TRAIN}, seed=args.seed)
-        ranking.to_csv(tmp / "mi_ranking.csv", index=False)
-        selected = select(ranking)
-        d21 = cdata.features(rec21, selected, source="delivery data")
-        aged = fx.AgedData(cdata.features(rec24, selected, source="aged data"))
-
-        pre = pretrain(d21, repeats=repeats, seed=args.seed, config=config)
-        t5 = pd.DataFrame(
-            {
-                "condition": list(pre.rmse),
-                "paper_um": [PAPER_TABLE5.get(n) for n in pre.rmse],
-                "ours_um": list(pre.rmse.values()),
-            }
-        )
-        t5.to_csv(tmp / "table5_pretrained.csv", index=False)
-        baseline, _ = fx.direct_test(pre.model, aged)
+        prepared = _prepare(args, sampling, repeats, config, tmp) if root else None
+        selected, aged_arrays, state, pre_rmse, pre_rmse_avg = bcast(prepared, comm)
+        pre_model = CompensationNet(rngs=nnx.Rngs(0))
+        params = nnx.state(pre_model, nnx.Param)
+        nnx.replace_by_pure_dict(params, state)
+        nnx.update(pre_model, params)
+        aged = fx.AgedData(aged_arrays)
+        _say(root, f"pretrained: RMSE_avg {pre_rmse_avg:.3f} µm")
+        baseline, _ = fx.direct_test(pre_model, aged)
 
         screen = fx.screen_structures(
-            _structures(screen_mode),
-            pre.model,
-            aged,
-            repeats=repeats,
-            seed=args.seed,
-            config=config,
-        )
+            _structures(screen_mode), pre_model, aged, repeats=repeats, seed=args.seed,
+            config=config, comm=comm, progress=True,
+        )  # fmt: skip
         screen["beats_direct_test"] = screen.mean_rmse < baseline
-        screen.to_csv(tmp / "table6_screening.csv", index=False)
         levels = fx.choose_levels(screen, baseline)
 
-        table, fac_secs = fx.run_factorial(
-            levels, pre.model, aged, repeats=repeats, seed=args.seed, config=config
-        )
-        table.to_csv(tmp / "factorial.csv", index=False)
+        table, fac_timing = fx.run_factorial(
+            levels, pre_model, aged, repeats=repeats, seed=args.seed, config=config,
+            comm=comm, progress=True,
+        )  # fmt: skip
         av = fx.anova(table)
-        t7 = av.copy()
-        t7.insert(0, "paper_sum_sq", [PAPER_TABLE7[r][0] for r in av.index])
-        t7.insert(1, "paper_F", [PAPER_TABLE7[r][2] for r in av.index])
-        t7.to_csv(tmp / "table7_anova.csv", index_label="term")
-        mains = []
-        for f in ("A", "B", "C"):
-            g = table.groupby(f)["rmse"].mean().sort_values()
-            for lvl, v in g.items():
-                mains.append(
-                    {"factor": f, "level": lvl, "ours_um": v, "paper_um": PAPER_MAIN[f].get(lvl)}
-                )
-        pd.DataFrame(mains).to_csv(tmp / "tables8_10_main_effects.csv", index=False)
-        plots.main_effects(table, tmp / "fig10_main_effects.png")
-        plots.interaction_heatmap(table, "A", "B", tmp / "fig11_AxB.png")
-        plots.interaction_heatmap(table, "C", "A", tmp / "fig12_AxC.png")
-        plots.interaction_heatmap(table, "C", "B", tmp / "fig13_BxC.png")
-        plots.three_way(table, tmp / "fig14_three_way.png")
 
         a_map = {f"A{i + 1}": s for i, s in enumerate(levels)}
-        rec_rows = []
-        for k, rc in enumerate(fx.recommend(table)):
-            cell, secs = fx.train_grid(
-                a_map[rc["A"]],
-                pre.model,
-                aged,
-                b_levels=[rc["B"]],
-                c_levels=[rc["C"]],
-                repeats=5,
-                seed=args.seed + 50_000 + k,
-                config=config,
-            )
-            rec_rows.append(
-                {
-                    **rc,
-                    "structure": structure_label(a_map[rc["A"]]),
-                    "runs_um": cell.rmse.round(3).tolist(),
-                    "mean_rmse_um": cell.rmse.mean(),
-                    "training_seconds": secs,
-                }
-            )
         all_sets = {"C9": fx.CONDITION_SETS["C9"], "H1–H18": [f"H{i}" for i in range(1, 19)]}
-        for k, name in enumerate(all_sets):
-            cell, secs = fx.train_grid(
-                ("none",) * 4,
-                None,
-                aged,
-                b_levels=["B8"],
-                c_levels=[name],
-                repeats=5,
-                seed=args.seed + 60_000 + k,
-                config=config,
-                condition_sets=all_sets,
-            )
-            rec_rows.append(
-                {
-                    "source": f"retrain from scratch on {name}",
-                    "A": "-",
-                    "B": "-",
-                    "C": name,
-                    "structure": "pretrained architecture",
-                    "runs_um": cell.rmse.round(3).tolist(),
-                    "mean_rmse_um": cell.rmse.mean(),
-                    "training_seconds": secs,
-                }
-            )
-        rec_rows.append(
-            {
-                "source": "direct test of pretrained model",
-                "A": "-",
-                "B": "-",
-                "C": "-",
-                "structure": "pretrained",
-                "runs_um": [baseline],
-                "mean_rmse_um": baseline,
-                "training_seconds": 0.0,
-            }
-        )
-        t11 = pd.DataFrame(rec_rows)
-        t11.to_csv(tmp / "table11_recommended.csv", index=False)
+        jobs = [("transfer", k, rc) for k, rc in enumerate(fx.recommend(table))]
+        jobs += [("scratch", k, name) for k, name in enumerate(all_sets)]
 
-        metrics = {
-            "seed": args.seed,
-            "quick": bool(args.quick),
-            "sampling_interval_s": sampling,
-            "repeats": repeats,
-            "epochs": config.epochs,
-            "selected_inputs": selected,
-            "pretrained_params": count_parameters(pre.model),
-            "pretrained_rmse_um": pre.rmse,
-            "pretrained_rmse_avg_um": pre.rmse_avg,
-            "direct_test_rmse_avg_um": baseline,
-            "factor_A_levels": {a: structure_label(s) for a, s in a_map.items()},
-            "factorial_trainings": len(table),
-            "factorial_seconds": fac_secs,
-            "anova": {
-                r: {c: (None if pd.isna(v) else float(v)) for c, v in row.items()}
-                for r, row in av.iterrows()
-            },
-            "recommended": t11.to_dict(orient="records"),
-        }
-        (tmp / "metrics.json").write_text(json.dumps(metrics, indent=2, default=float))
-        _report(tmp, metrics, screen, t5, t7, pd.DataFrame(mains), t11)
+        def validate(_: int, job) -> dict:
+            what, k, item = job
+            if what == "transfer":
+                cell, timing = fx.train_grid(
+                    a_map[item["A"]], pre_model, aged, b_levels=[item["B"]],
+                    c_levels=[item["C"]], repeats=5, seed=args.seed + 50_000 + k, config=config,
+                )  # fmt: skip
+                head = {**item, "structure": structure_label(a_map[item["A"]])}
+            else:
+                cell, timing = fx.train_grid(
+                    ("none",) * 4, None, aged, b_levels=["B8"], c_levels=[item], repeats=5,
+                    seed=args.seed + 60_000 + k, config=config, condition_sets=all_sets,
+                )  # fmt: skip
+                head = {"source": f"retrain from scratch on {item}", "A": "-", "B": "-",
+                        "C": item, "structure": "pretrained architecture"}  # fmt: skip
+            return {
+                **head,
+                "runs_um": cell.rmse.round(3).tolist(),
+                "mean_rmse_um": float(cell.rmse.mean()),
+                "training_seconds": timing.seconds,
+            }
+
+        rec_rows = map_over_ranks(validate, jobs, comm)
+        if not root:
+            return None
+        rec_rows.append(
+            {"source": "direct test of pretrained model", "A": "-", "B": "-", "C": "-",
+             "structure": "pretrained", "runs_um": [baseline], "mean_rmse_um": baseline,
+             "training_seconds": 0.0}
+        )  # fmt: skip
+        _write_outputs(
+            tmp,
+            args=args, sampling=sampling, repeats=repeats, config=config, selected=selected,
+            pre_params=count_parameters(pre_model), pre_rmse=pre_rmse, pre_rmse_avg=pre_rmse_avg,
+            baseline=baseline, screen=screen,
+            a_map=a_map, table=table, fac_timing=fac_timing, av=av, rec_rows=rec_rows,
+            ranks=1 if comm is None else comm.Get_size(), plots=plots,
+        )  # fmt: skip
         if out.exists():
             shutil.rmtree(out)
         os.replace(tmp, out)
     except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
+        if tmp is not None:
+            shutil.rmtree(tmp, ignore_errors=True)
         raise
     return out
+
+
+def _say(on: bool, text: str) -> None:
+    if on:
+        print(text, flush=True)
+
+
+def _write_outputs(tmp: Path, *, args, sampling, repeats, config, selected, pre_params, pre_rmse,
+                   pre_rmse_avg, baseline, screen, a_map, table, fac_timing, av, rec_rows,
+                   ranks, plots) -> None:  # fmt: skip
+    """Tables (paper | ours), figures, ``metrics.json`` and ``report.md`` into ``tmp``."""
+    from surrogates.compensation.model import structure_label
+
+    t5 = pd.DataFrame(
+        {
+            "condition": list(pre_rmse),
+            "paper_um": [PAPER_TABLE5.get(n) for n in pre_rmse],
+            "ours_um": list(pre_rmse.values()),
+        }
+    )
+    t5.to_csv(tmp / "table5_pretrained.csv", index=False)
+    screen.to_csv(tmp / "table6_screening.csv", index=False)
+    table.to_csv(tmp / "factorial.csv", index=False)
+    t7 = av.copy()
+    t7.insert(0, "paper_sum_sq", [PAPER_TABLE7[r][0] for r in av.index])
+    t7.insert(1, "paper_F", [PAPER_TABLE7[r][2] for r in av.index])
+    t7.to_csv(tmp / "table7_anova.csv", index_label="term")
+    mains = []
+    for f in ("A", "B", "C"):
+        g = table.groupby(f)["rmse"].mean().sort_values()
+        for lvl, v in g.items():
+            mains.append(
+                {"factor": f, "level": lvl, "ours_um": v, "paper_um": PAPER_MAIN[f].get(lvl)}
+            )
+    mains = pd.DataFrame(mains)
+    mains.to_csv(tmp / "tables8_10_main_effects.csv", index=False)
+    plots.main_effects(table, tmp / "fig10_main_effects.png")
+    plots.interaction_heatmap(table, "A", "B", tmp / "fig11_AxB.png")
+    plots.interaction_heatmap(table, "C", "A", tmp / "fig12_AxC.png")
+    plots.interaction_heatmap(table, "C", "B", tmp / "fig13_BxC.png")
+    plots.three_way(table, tmp / "fig14_three_way.png")
+    t11 = pd.DataFrame(rec_rows)
+    t11.to_csv(tmp / "table11_recommended.csv", index=False)
+    metrics = {
+        "seed": args.seed,
+        "quick": bool(args.quick),
+        "mpi_ranks": ranks,
+        "sampling_interval_s": sampling,
+        "repeats": repeats,
+        "epochs": config.epochs,
+        "selected_inputs": selected,
+        "pretrained_params": pre_params,
+        "pretrained_rmse_um": pre_rmse,
+        "pretrained_rmse_avg_um": pre_rmse_avg,
+        "direct_test_rmse_avg_um": baseline,
+        "factor_A_levels": {a: structure_label(s) for a, s in a_map.items()},
+        "factorial_trainings": len(table),
+        "factorial_seconds": fac_timing.seconds,
+        "factorial_compile_seconds": fac_timing.compile_seconds,
+        "anova": {
+            r: {c: (None if pd.isna(v) else float(v)) for c, v in row.items()}
+            for r, row in av.iterrows()
+        },
+        "recommended": t11.to_dict(orient="records"),
+    }
+    (tmp / "metrics.json").write_text(json.dumps(metrics, indent=2, default=float))
+    _report(tmp, metrics, screen, t5, t7, mains, t11)
 
 
 def _block(df: pd.DataFrame) -> str:
@@ -336,7 +369,8 @@ def _report(folder: Path, m: dict, screen, t5, t7, mains, t11) -> None:
         f"Factor A levels on our data: {m['factor_A_levels']}.",
         "",
         f"## ANOVA (Table 7 analogue, {m['factorial_trainings']} trainings in "
-        f"{m['factorial_seconds']:.0f} s)",
+        f"{m['factorial_seconds']:.0f} s of training calls, {m['factorial_compile_seconds']:.0f} s "
+        f"of it compiling, {m['mpi_ranks']} rank(s))",
         "",
         _block(t7),
         "",
@@ -363,7 +397,8 @@ def _report(folder: Path, m: dict, screen, t5, t7, mains, t11) -> None:
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     out = run(args)
-    print(f"wrote {out}")
+    if out is not None:
+        print(f"wrote {out}")
     return 0
 
 

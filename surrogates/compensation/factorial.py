@@ -9,7 +9,9 @@ H1–H18 + RMSE H19 + RMSE H20) / 3 in µm. The ANOVA model is Eq. (7),
 
 fitted by OLS (statsmodels ``ols``) and decomposed with ``anova_lm(typ=2)``. Every training of one
 structure (all B levels × C levels × repeats) is one vectorised call of
-:func:`surrogates.compensation.transfer.train_members`.
+:func:`surrogates.compensation.transfer.train_members`; the structures (screening, factor A)
+can be split over MPI ranks (``comm``, see :mod:`surrogates.compensation.parallel`) with results
+identical to the serial run, since seeds depend on the structure's index only.
 
 Recommended combinations follow §3.3–3.4: (1) the best level of each factor's main effect;
 (2) for each pair of factors the best cell of their interaction table, completed by the best
@@ -28,6 +30,7 @@ from statsmodels.formula.api import ols
 from statsmodels.stats.anova import anova_lm
 
 from surrogates.compensation.model import PRETRAINED_LAYERS, CompensationNet, Structure
+from surrogates.compensation.parallel import map_over_ranks
 from surrogates.compensation.transfer import (
     CONDITION_SETS,
     FREEZING,
@@ -45,6 +48,17 @@ ANOVA_ROWS: dict[str, str] = {
     "C(fA)": "A", "C(fB)": "B", "C(fC)": "C", "C(fA):C(fB)": "A:B", "C(fA):C(fC)": "A:C",
     "C(fB):C(fC)": "B:C", "C(fA):C(fB):C(fC)": "A:B:C", "Residual": "Residual",
 }  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Timing:
+    """Wall seconds of vectorised training calls and the part spent compiling."""
+
+    seconds: float = 0.0
+    compile_seconds: float = 0.0
+
+    def __add__(self, other: Timing) -> Timing:
+        return Timing(self.seconds + other.seconds, self.compile_seconds + other.compile_seconds)
 
 
 @dataclass
@@ -68,9 +82,14 @@ class AgedData:
             [self.offsets[n] + np.arange(len(self.data[n][1])) for n in names]
         ).astype(np.int32)
 
-    def score(self, graphdef: nnx.GraphDef, params: nnx.State) -> tuple[np.ndarray, np.ndarray]:
-        """``(RMSE_avg (members,), RMSE per condition (members, 20))`` of stacked params."""
-        per = rmse_per_condition(predict_members(graphdef, params, self.x), self.data, EVAL_NAMES)
+    def score(
+        self, graphdef: nnx.GraphDef, params: nnx.State, predictions: np.ndarray | None = None
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """``(RMSE_avg (members,), RMSE per condition (members, 20))`` of stacked params, from
+        their ``predictions`` (members, N) on the pooled stack when already at hand."""
+        if predictions is None:
+            predictions = predict_members(graphdef, params, self.x)
+        per = rmse_per_condition(predictions, self.data, EVAL_NAMES)
         return rmse_avg(per, 18), per
 
 
@@ -92,11 +111,11 @@ def train_grid(
     seed: int,
     config: FineTuneConfig,
     condition_sets: dict[str, list[str]] | None = None,
-) -> tuple[pd.DataFrame, float]:
+) -> tuple[pd.DataFrame, Timing]:
     """Train ``structure`` for every (B, C, repeat) in one vectorised call.
 
     ``pretrained=None`` trains from scratch (all layers free, random init). Returns a DataFrame
-    (columns B, C, repeat, rmse, plus rmse_H1…H20) and the wall seconds of the call.
+    (columns B, C, repeat, rmse, plus rmse_H1…H20) and the :class:`Timing` of the call.
     """
     sets = condition_sets or CONDITION_SETS
     grid = [(b, c, r) for b in b_levels for c in c_levels for r in range(repeats)]
@@ -107,14 +126,14 @@ def train_grid(
     result = train_members(
         graphdef, params, masks, x=aged.x, y=aged.y,
         sample_ids=[aged.ids(sets[c]) for _, c, _ in grid],
-        val=aged.data["H19"], seeds=seeds, config=config,
+        val=aged.data["H19"], seeds=seeds, config=config, evaluate=True,
     )  # fmt: skip
-    avg, per = aged.score(graphdef, result.params)
+    avg, per = aged.score(graphdef, result.params, result.predictions)
     table = pd.DataFrame(grid, columns=["B", "C", "repeat"])
     table["rmse"] = avg
     for j, name in enumerate(EVAL_NAMES):
         table[f"rmse_{name}"] = per[:, j]
-    return table, result.seconds
+    return table, Timing(result.seconds, result.compile_seconds)
 
 
 def screen_structures(
@@ -126,25 +145,32 @@ def screen_structures(
     seed: int,
     config: FineTuneConfig,
     freezing: str = "B1",
+    comm=None,
     progress: bool = False,
 ) -> pd.DataFrame:
     """Table 6: mean RMSE_avg of each structure over C1–C9 × repeats (pretrained layers frozen
-    as ``freezing``; the paper does not state the scheme of its screening, we use B1)."""
-    from tqdm.auto import tqdm
+    as ``freezing``; the paper does not state the scheme of its screening, we use B1).
 
+    ``comm``: optional MPI communicator; the structures are split over its ranks and every rank
+    returns the full table. ``progress`` prints one line per structure."""
     from surrogates.compensation.model import structure_label
 
-    rows = []
-    for k, s in enumerate(tqdm(structures, desc="screening", disable=not progress)):
-        table, secs = train_grid(
+    def one(k: int, s: Structure) -> dict:
+        table, timing = train_grid(
             s, pretrained, aged, b_levels=[freezing], c_levels=list(CONDITION_SETS),
             repeats=repeats, seed=seed + k, config=config,
         )  # fmt: skip
-        rows.append(
-            {"structure": structure_label(s), "kinds": ",".join(s), "mean_rmse": table.rmse.mean(),
-             "std_rmse": table.rmse.std(ddof=1) if len(table) > 1 else 0.0, "seconds": secs}
-        )  # fmt: skip
-    return pd.DataFrame(rows).sort_values("mean_rmse").reset_index(drop=True)
+        _log(progress, comm, f"screening {k + 1}/{len(structures)} {structure_label(s)}: "
+             f"{table.rmse.mean():.3f} µm, {timing.seconds:.1f} s "
+             f"({timing.compile_seconds:.1f} s compile)")  # fmt: skip
+        return {
+            "structure": structure_label(s), "kinds": ",".join(s), "mean_rmse": table.rmse.mean(),
+            "std_rmse": table.rmse.std(ddof=1) if len(table) > 1 else 0.0,
+            "seconds": timing.seconds, "compile_seconds": timing.compile_seconds,
+        }  # fmt: skip
+
+    rows = map_over_ranks(one, list(structures), comm)
+    return pd.DataFrame(rows).sort_values("mean_rmse", kind="stable").reset_index(drop=True)
 
 
 def choose_levels(screen: pd.DataFrame, baseline: float, *, n: int = 4) -> list[Structure]:
@@ -161,21 +187,40 @@ def run_factorial(
     repeats: int,
     seed: int,
     config: FineTuneConfig,
+    b_levels: list[str] | None = None,
+    c_levels: list[str] | None = None,
+    comm=None,
     progress: bool = False,
-) -> tuple[pd.DataFrame, float]:
-    """All A × B × C × repeats trainings; returns (rows A, B, C, repeat, rmse, ...), seconds."""
-    from tqdm.auto import tqdm
+) -> tuple[pd.DataFrame, Timing]:
+    """All A × B × C × repeats trainings, one vectorised call per A level.
 
-    tables, total = [], 0.0
-    for i, s in enumerate(tqdm(levels, desc="factorial", disable=not progress)):
-        table, secs = train_grid(
-            s, pretrained, aged, b_levels=list(FREEZING), c_levels=list(CONDITION_SETS),
+    Returns rows (A, B, C, repeat, rmse, rmse_H1…H20) and the summed :class:`Timing` of the
+    calls (over all ranks). ``b_levels``/``c_levels`` default to all of Tables 3 and 4;
+    ``comm``: optional MPI communicator splitting the A levels over its ranks (every rank
+    returns the full table). ``progress`` prints one line per A level.
+    """
+    b_levels = list(FREEZING) if b_levels is None else b_levels
+    c_levels = list(CONDITION_SETS) if c_levels is None else c_levels
+
+    def one(i: int, s: Structure) -> tuple[pd.DataFrame, Timing]:
+        table, timing = train_grid(
+            s, pretrained, aged, b_levels=b_levels, c_levels=c_levels,
             repeats=repeats, seed=seed + 1000 * (i + 1), config=config,
         )  # fmt: skip
         table.insert(0, "A", f"A{i + 1}")
-        tables.append(table)
-        total += secs
-    return pd.concat(tables, ignore_index=True), total
+        _log(progress, comm, f"factorial A{i + 1} ({len(table)} trainings): "
+             f"{timing.seconds:.1f} s ({timing.compile_seconds:.1f} s compile)")  # fmt: skip
+        return table, timing
+
+    parts = map_over_ranks(one, list(levels), comm)
+    total = sum((t for _, t in parts), Timing())
+    return pd.concat([tab for tab, _ in parts], ignore_index=True), total
+
+
+def _log(on: bool, comm, text: str) -> None:
+    if on:
+        prefix = "" if comm is None else f"[rank {comm.Get_rank()}] "
+        print(f"{prefix}{text}", flush=True)
 
 
 def anova(table: pd.DataFrame, *, response: str = "rmse") -> pd.DataFrame:

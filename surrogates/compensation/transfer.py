@@ -9,7 +9,8 @@ Many independent trainings of one architecture run as one ``jax.vmap`` over *mem
 (freezing scheme × condition set × repeat), inside one ``jax.jit``: member :math:`m` has its own
 parameters :math:`\theta_m`, freezing mask :math:`M_m\in\{0,1\}` per layer, sample list and
 seed; an update is :math:`\theta_m \leftarrow \theta_m + M_m\odot\mathrm{Adam}(M_m\odot\nabla
-\mathcal L_m)` (a frozen layer receives no gradient and no update, so it stays bit-identical).
+\mathcal L_m)` (a frozen layer receives no gradient and no update, so it stays bit-identical);
+parameters, masks and Adam moments are handled as one flat vector per member.
 Members with fewer samples run zero-weight padding steps, which are skipped.
 
 B levels (Table 3) name the *unfrozen* pretrained layers; inserted layers always train. C levels
@@ -19,6 +20,7 @@ paper's own results resolved them), so the design is fully crossed.
 
 from __future__ import annotations
 
+import functools
 import time
 from dataclasses import dataclass
 
@@ -27,6 +29,7 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 from flax import nnx
+from jax.flatten_util import ravel_pytree
 
 from surrogates.compensation.model import PRETRAINED_LAYERS, CompensationNet, Structure
 
@@ -84,20 +87,37 @@ def init_members(
 ) -> tuple[nnx.GraphDef, nnx.State]:
     """Graph and stacked parameters (leading axis = member) of ``len(seeds)`` networks.
 
-    Inserted layers are initialised from each seed; the pretrained layers are copied from
-    ``pretrained`` (when given) into every member.
+    Member :math:`m` is ``CompensationNet(structure, rngs=nnx.Rngs(seeds[m]))`` (initialised for
+    all seeds in one vectorised call); the pretrained layers are then copied from ``pretrained``
+    (when given) into every member, so only the inserted layers depend on the seed.
     """
-    states = []
-    graphdef = None
-    for seed in seeds:
-        model = CompensationNet(structure, dropout=dropout, rngs=nnx.Rngs(seed))
-        if pretrained is not None:
-            src = nnx.state(pretrained, nnx.Param)
-            for name in PRETRAINED_LAYERS:
-                nnx.update(getattr(model, name), src[name])
-        graphdef, state = nnx.split(model, nnx.Param)
-        states.append(state)
-    return graphdef, jax.tree.map(lambda *xs: jnp.stack(xs), *states)
+    if not seeds:
+        raise ValueError("init_members: need at least one seed")
+    structure = tuple(structure)
+    graphdef = nnx.graphdef(CompensationNet(structure, dropout=dropout, rngs=nnx.Rngs(0)))
+    keys = _keys(seeds)
+    params = jax.vmap(functools.partial(_init_one, structure, dropout))(keys)
+    if pretrained is not None:
+        src = nnx.state(pretrained, nnx.Param)
+        m = len(seeds)
+        for name in PRETRAINED_LAYERS:
+            params[name] = jax.tree.map(lambda a: jnp.broadcast_to(a, (m, *a.shape)), src[name])
+    return graphdef, params
+
+
+def _keys(seeds: list[int]) -> jax.Array:
+    """Stacked ``jax.random.key(seed)`` (any Python int, as ``nnx.Rngs(seed)`` takes it)."""
+    data = jnp.stack([jax.random.key_data(jax.random.key(int(s))) for s in seeds])
+    return jax.vmap(jax.random.wrap_key_data)(data)
+
+
+def _init_one(structure: Structure, dropout: float, key: jax.Array) -> nnx.State:
+    """Param state of ``CompensationNet(structure, rngs=nnx.Rngs(key))``.
+
+    Vectorised with ``vmap`` but not jitted: compiling the initialisers (orthogonal init is a QR
+    decomposition) takes seconds per structure, the eager primitives are cached across them.
+    """
+    return nnx.state(CompensationNet(structure, dropout=dropout, rngs=nnx.Rngs(key)), nnx.Param)
 
 
 def layer_masks(params: nnx.State, unfrozen: list[tuple[str, ...]]) -> nnx.State:
@@ -118,22 +138,34 @@ def layer_masks(params: nnx.State, unfrozen: list[tuple[str, ...]]) -> nnx.State
     return jax.tree_util.tree_map_with_path(leaf_mask, params)
 
 
-def _make_trainer(graphdef: nnx.GraphDef, config: FineTuneConfig, n_max: int):
+@functools.lru_cache(maxsize=128)
+def _make_trainer(graphdef: nnx.GraphDef, config: FineTuneConfig, n_max: int, evaluate: bool):
+    """Jitted vectorised trainer, cached per (architecture, settings, padded sample count).
+
+    Inside, each member's parameters, mask and Adam moments are single flat vectors
+    (``ravel_pytree``): the update is then a handful of fused vector operations per step
+    instead of a few per parameter leaf, which on CPU is what a step of this tiny network costs.
+    """
     tx = config.optimizer()
     bs = config.batch_size
     steps = -(-n_max // bs)
     pad = steps * bs
 
-    def forward(p, x, key=None):
-        return nnx.merge(graphdef, p)(x, dropout_key=key)
+    def one(p_tree, mask_tree, ids, n, key, x, y, xv, yv):
+        p, unravel = ravel_pytree(p_tree)
+        mask, _ = ravel_pytree(
+            jax.tree.map(lambda a, mk: jnp.broadcast_to(mk, a.shape), p_tree, mask_tree)
+        )
 
-    def one(p, mask, ids, n, key, x, y, xv, yv):
+        def forward(flat, xx, k=None):
+            return nnx.merge(graphdef, unravel(flat))(xx, dropout_key=k)
+
         opt = tx.init(p)
         pos = jnp.arange(n_max)
         valid_sorted = jnp.concatenate([(pos < n).astype(jnp.float32), jnp.zeros(pad - n_max)])
 
-        def loss_fn(p, xb, yb, wb, k):
-            err = forward(p, xb, k) - yb
+        def loss_fn(flat, xb, yb, wb, k):
+            err = forward(flat, xb, k) - yb
             return jnp.sum(wb * err**2) / jnp.maximum(jnp.sum(wb), 1.0)
 
         def epoch(carry, ekey):
@@ -149,26 +181,22 @@ def _make_trainer(graphdef: nnx.GraphDef, config: FineTuneConfig, n_max: int):
                 loss, g = jax.value_and_grad(loss_fn)(
                     p, x[bi], y[bi], bw, jax.random.fold_in(kdrop, s)
                 )
-                g = jax.tree.map(lambda a, mk: a * mk, g, mask)
-                upd, opt2 = tx.update(g, opt, p)
-                upd = jax.tree.map(lambda a, mk: a * mk, upd, mask)
+                upd, opt2 = tx.update(g * mask, opt, p)
                 active = jnp.sum(bw) > 0
-                p2 = optax.apply_updates(p, upd)
-                keep = lambda new, old: jax.tree.map(  # noqa: E731
-                    lambda a, b: jnp.where(active, a, b), new, old
-                )
-                return (keep(p2, p), keep(opt2, opt)), loss * jnp.sum(bw)
+                p2 = jnp.where(active, p + upd * mask, p)
+                opt2 = jax.tree.map(lambda a, b: jnp.where(active, a, b), opt2, opt)
+                return (p2, opt2), loss * jnp.sum(bw)
 
             (p, opt), losses = jax.lax.scan(step, (p, opt), jnp.arange(steps))
             val = jnp.mean((forward(p, xv) - yv) ** 2)
-            better = val < best_val
-            best_p = jax.tree.map(lambda a, b: jnp.where(better, a, b), p, best_p)
+            best_p = jnp.where(val < best_val, p, best_p)
             return (p, opt, best_p, jnp.minimum(val, best_val)), (jnp.sum(losses) / n, val)
 
         keys = jax.random.split(key, config.epochs)
         carry = (p, opt, p, jnp.asarray(jnp.inf, jnp.float32))
         (_, _, best_p, _), (train_hist, val_hist) = jax.lax.scan(epoch, carry, keys)
-        return best_p, train_hist, val_hist
+        pred = forward(best_p, x) if evaluate else jnp.zeros((0,), x.dtype)
+        return unravel(best_p), train_hist, val_hist, pred
 
     @jax.jit
     def run(params, masks, ids, n, keys, x, y, xv, yv):
@@ -186,14 +214,20 @@ class MemberResult:
     Attributes:
         params: stacked best-validation parameters (leading axis = member).
         train_loss: (members, epochs) mean training MSE (µm²).
+        predictions: (members, N) evaluation-mode predictions (µm) of the kept parameters on
+            all of ``x`` when asked for (``evaluate=True``), else None.
         val_loss: (members, epochs) validation MSE (µm²).
         seconds: wall time of the call, compilation included.
+        compile_seconds: the part of ``seconds`` spent tracing and compiling (0 when a
+            compilation of the same shapes was reused).
     """
 
     params: nnx.State
     train_loss: np.ndarray
     val_loss: np.ndarray
     seconds: float
+    compile_seconds: float = 0.0
+    predictions: np.ndarray | None = None
 
 
 def train_members(
@@ -207,6 +241,7 @@ def train_members(
     val: tuple[np.ndarray, np.ndarray],
     seeds: list[int],
     config: FineTuneConfig = FineTuneConfig(),
+    evaluate: bool = False,
 ) -> MemberResult:
     """Train all members at once.
 
@@ -218,6 +253,8 @@ def train_members(
         val: validation ``(x (Nv, 1, 3), y (Nv,))``.
         seeds: per member, the seed of its shuffle order and dropout.
         config: optimiser settings.
+        evaluate: also predict all of ``x`` with the kept parameters, in the same compiled
+            call (saves compiling a separate predictor per architecture).
     """
     m = len(sample_ids)
     if len(seeds) != m:
@@ -229,22 +266,51 @@ def train_members(
     ids = np.zeros((m, n_max), dtype=np.int32)
     for i, s in enumerate(sample_ids):
         ids[i, : len(s)] = s
-    keys = jnp.stack([jax.random.key_data(jax.random.key(s)) for s in seeds])
-    keys = jax.vmap(jax.random.wrap_key_data)(keys)
-    run = _make_trainer(graphdef, config, n_max)
-    t0 = time.perf_counter()
-    best, tr, va = run(
+    keys = _keys(seeds)
+    args = (
         params, masks, jnp.asarray(ids), jnp.asarray(n), keys,
         jnp.asarray(x), jnp.asarray(y), jnp.asarray(val[0]), jnp.asarray(val[1]),
     )  # fmt: skip
+    t0 = time.perf_counter()
+    run = _compiled(graphdef, config, n_max, evaluate, args)
+    t1 = time.perf_counter()
+    best, tr, va, pred = run(*args)
     jax.block_until_ready(best)
-    return MemberResult(best, np.asarray(tr), np.asarray(va), time.perf_counter() - t0)
+    t2 = time.perf_counter()
+    return MemberResult(
+        best, np.asarray(tr), np.asarray(va), t2 - t0, compile_seconds=t1 - t0,
+        predictions=np.asarray(pred) if evaluate else None,
+    )  # fmt: skip
+
+
+_COMPILED: dict = {}
+#: XLA options of the trainer's compilation: LLVM optimisation level 1 halves the compile time
+#: of this small network (measured 12.5 -> 6.8 s CPU for 360 members) at equal run time.
+COMPILER_OPTIONS: dict[str, int] = {"xla_backend_optimization_level": 1}
+
+
+def _compiled(
+    graphdef: nnx.GraphDef, config: FineTuneConfig, n_max: int, evaluate: bool, args: tuple
+):
+    """Ahead-of-time compiled trainer for the shapes of ``args``, cached per (architecture,
+    settings, tree structure, shapes, dtypes), so compilation and run time can be told apart."""
+    leaves, tree = jax.tree.flatten(args)
+    key = (graphdef, config, n_max, evaluate, tree, tuple((a.shape, a.dtype) for a in leaves))
+    if key not in _COMPILED:
+        lowered = _make_trainer(graphdef, config, n_max, evaluate).lower(*args)
+        _COMPILED[key] = lowered.compile(compiler_options=COMPILER_OPTIONS)
+    return _COMPILED[key]
 
 
 def predict_members(graphdef: nnx.GraphDef, params: nnx.State, x: np.ndarray) -> np.ndarray:
     """Evaluation-mode predictions (members, N) µm of stacked ``params`` on ``x`` (N, 1, 3)."""
-    fn = jax.jit(jax.vmap(lambda p, xx: nnx.merge(graphdef, p)(xx), in_axes=(0, None)))
-    return np.asarray(fn(params, jnp.asarray(x)))
+    return np.asarray(_predictor(graphdef)(params, jnp.asarray(x)))
+
+
+@functools.lru_cache(maxsize=256)
+def _predictor(graphdef: nnx.GraphDef):
+    """Jitted, member-vectorised evaluation of one architecture (cached)."""
+    return jax.jit(jax.vmap(lambda p, xx: nnx.merge(graphdef, p)(xx), in_axes=(0, None)))
 
 
 def member(params: nnx.State, index: int) -> nnx.State:

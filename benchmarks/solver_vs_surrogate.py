@@ -29,7 +29,7 @@ speed-up relative to the direct FEM run. The fast reconstruction's sensor RMSE i
 the RMSE of the direct FEM fed with the same estimated F1 history (the FEM-based reconstruction),
 which must agree to the solver tolerance because the Duhamel model is exact for the discrete
 scheme; its fields are compared with the exact Duhamel fields (with the proven bound of
-:class:`thermo.duhamel.CompressedStep`) and with the direct FEM fields.
+:class:`thermo.lowrank.CompressedStep`) and with the direct FEM fields.
 """
 
 from __future__ import annotations

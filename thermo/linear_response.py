@@ -21,7 +21,7 @@ functions concatenated in the solver's order), recorded with the solver's ``on_s
 can be written back into a ``dolfinx.fem.Function`` of the same space for rendering. Storage is
 (n_t × n_dofs) doubles, so record fields only for meshes that fit (240 steps × 1e5 dofs ≈ 190 MB).
 Repeated field evaluations can use the truncated SVD of the field step response
-(:meth:`LinearResponse.field_compression`, :func:`thermo.duhamel.compress_step`): rank 16 for
+(:meth:`LinearResponse.field_compression`, :func:`thermo.lowrank.compress_step`): rank 16 for
 the 28 000-dof tool at 1e-6 of max |S|, so a field costs r · n_dofs instead of n_t · n_dofs.
 
 Save/load: one ``.npz`` (arrays) plus a ``.json`` side file (units, kind, boundary, time grid,
@@ -44,15 +44,9 @@ from typing import Any, Literal
 
 import numpy as np
 
-from thermo.duhamel import (
-    COMPRESS_REL_TOL,
-    CompressedStep,
-    DuhamelOperator,
-    compress_step,
-    index_of_times,
-    superpose_at,
-)
+from thermo.duhamel import DuhamelOperator, index_of_times, superpose_at
 from thermo.inverse.sensitivity import Sensitivity, build_sensitivity
+from thermo.lowrank import COMPRESS_REL_TOL, CompressedStep, compress_step
 from thermo.problem import (
     ConvectionBC,
     FluxBC,
@@ -123,7 +117,7 @@ class LinearResponse:
         ``compressed=False``: the exact Duhamel sum over the full (n_t, n_dofs) field response.
         ``compressed=True``: the same sum on the low-rank factors of :meth:`field_compression`
         (computed once, cached); entrywise error ≤ TV(u) · ``max_error`` K
-        (:class:`thermo.duhamel.CompressedStep`).
+        (:class:`thermo.lowrank.CompressedStep`).
         """
         if self.field_step is None:
             raise ValueError("LinearResponse: no field response was recorded (record_fields)")
@@ -139,8 +133,8 @@ class LinearResponse:
         self, *, tol: float | None = None, rel_tol: float | None = None, dtype: type | None = None
     ) -> CompressedStep:
         """Low-rank factors A (n_t, r), B (r, n_dofs) of the field step response
-        (:func:`thermo.duhamel.compress_step`: smallest r with max |S − AB| ≤ tol K per input
-        unit; default tol = :data:`thermo.duhamel.COMPRESS_REL_TOL` · max |S|, B in float32).
+        (:func:`thermo.lowrank.compress_step`: smallest r with max |S − AB| ≤ tol K per input
+        unit; default tol = :data:`thermo.lowrank.COMPRESS_REL_TOL` · max |S|, B in float32).
 
         Computed on first use (randomised SVD, ~1 s for 28 000 dofs) and cached on the
         object; :meth:`save` stores the cached factors and :meth:`load` restores them. Without

@@ -16,7 +16,7 @@ Pipeline for one working condition (N r/min, fz mm/z, ae mm):
    ``surrogates.ihcp`` plugs in through the same signature.
 4. **Reconstruction**: the field of the whole insert–shank–bolt system at any step time by the
    same Duhamel sum applied to the recorded step-response fields (by default on its low-rank
-   factors, :class:`thermo.duhamel.CompressedStep`, with a proven error bound; exactly with one
+   factors, :class:`thermo.lowrank.CompressedStep`, with a proven error bound; exactly with one
    (k × n_t)·(n_t × n_dofs) product, :func:`thermo.duhamel.superpose_at`), and the reconstructed
    sensor curves.
 5. **Metrics** (:mod:`thermo.inverse.evaluation`): per sensor R² and RMSE of reconstructed vs

@@ -6,7 +6,6 @@ import numpy as np
 import pytest
 
 from thermo.duhamel import (
-    compress_step,
     duhamel_weights,
     index_of_times,
     single_blas_thread,
@@ -15,6 +14,7 @@ from thermo.duhamel import (
 from thermo.inverse import tikhonov as tik
 from thermo.inverse.tikhonov import tikhonov
 from thermo.linear_response import LinearResponse
+from thermo.lowrank import compress_step
 from thermo.reconstruction import reconstruct, tikhonov_method, virtual_measurement
 
 T0 = 20.0

@@ -1,0 +1,102 @@
+"""The one atomic writer (thermo.atomic): files and staged output folders, also under SIGKILL."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from thermo.atomic import (
+    OutputPathError,
+    atomic_path,
+    atomic_write_json,
+    atomic_write_text,
+    staged_dir,
+)
+
+
+def test_atomic_file_keeps_suffix_and_replaces_only_on_success(tmp_path: Path) -> None:
+    target = tmp_path / "sub" / "table.csv"
+    atomic_write_text(target, "a,b\n1,2\n")
+    with atomic_path(target) as tmp:
+        assert tmp.suffix == ".csv" and tmp.parent == target.parent and tmp.name.startswith(".")
+        tmp.write_text("new")
+    assert target.read_text() == "new"
+    with pytest.raises(RuntimeError), atomic_path(target) as tmp:
+        tmp.write_text("half")
+        raise RuntimeError("crash while writing")
+    assert target.read_text() == "new"
+    assert sorted(p.name for p in target.parent.iterdir()) == ["table.csv"]
+    atomic_write_json(tmp_path / "m.json", {"x": 1})
+    assert json.loads((tmp_path / "m.json").read_text()) == {"x": 1}
+
+
+def test_staged_dir_publishes_and_keeps_previous_on_failure(tmp_path: Path) -> None:
+    out = tmp_path / "run"
+    with staged_dir(out) as stage:
+        (stage / "a.txt").write_text("first")
+        assert not out.exists()
+    assert (out / "a.txt").read_text() == "first"
+    with pytest.raises(KeyboardInterrupt), staged_dir(out) as stage:
+        (stage / "a.txt").write_text("second, never finished")
+        raise KeyboardInterrupt
+    assert (out / "a.txt").read_text() == "first"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["run"]
+
+
+def test_output_folder_that_is_a_file_is_refused(tmp_path: Path) -> None:
+    user_file = tmp_path / "notes.txt"
+    user_file.write_text("mine")
+    with pytest.raises(OutputPathError, match="is a file"), staged_dir(user_file):
+        pass
+    assert user_file.read_text() == "mine"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["notes.txt"]
+
+
+_KILLED_RUN = """
+import sys, time
+from pathlib import Path
+from thermo.atomic import atomic_path, staged_dir
+out = Path(sys.argv[1])
+with staged_dir(out) as stage:
+    (stage / "result.txt").write_text("new, incomplete")
+    with atomic_path(out.parent / "single.txt") as tmp:
+        tmp.write_text("partial single file")
+        print("writing", flush=True)
+        time.sleep(60)
+"""
+
+
+def test_sigkill_mid_run_leaves_previous_result_and_no_partial_file(tmp_path: Path) -> None:
+    out = tmp_path / "run"
+    with staged_dir(out) as stage:
+        (stage / "result.txt").write_text("previous, complete")
+    (tmp_path / "single.txt").write_text("previous single")
+    root = Path(__file__).resolve().parents[2]
+    proc = subprocess.Popen(
+        [sys.executable, "-c", _KILLED_RUN, str(out)],
+        stdout=subprocess.PIPE,
+        cwd=root,
+        env={**os.environ, "PYTHONPATH": str(root)},
+    )
+    assert proc.stdout is not None
+    assert proc.stdout.readline().strip() == b"writing"
+    proc.send_signal(signal.SIGKILL)
+    proc.wait(timeout=30)
+    assert (out / "result.txt").read_text() == "previous, complete"
+    assert (tmp_path / "single.txt").read_text() == "previous single"
+    # the killed process's staged folder is left behind under a hidden name ...
+    leftovers = [p.name for p in tmp_path.iterdir() if p.name.startswith(".")]
+    assert leftovers and all(".partial-" in n for n in leftovers)
+    # ... and the next run on the same target removes it
+    time.sleep(0.05)
+    with staged_dir(out) as stage:
+        (stage / "result.txt").write_text("next")
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(f".{out.name}.")]
+    assert (out / "result.txt").read_text() == "next"

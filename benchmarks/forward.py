@@ -156,10 +156,9 @@ def main(argv: list[str] | None = None) -> None:
             rows.append(t)
             print(_row(t, speedup), flush=True)
     if args.out is not None:
-        args.out.mkdir(parents=True, exist_ok=True)
-        tmp = args.out / ".forward_benchmark.json.partial"
-        tmp.write_text(json.dumps(rows, indent=2))
-        os.replace(tmp, args.out / "forward_benchmark.json")
+        from thermo.atomic import atomic_write_json
+
+        atomic_write_json(args.out / "forward_benchmark.json", rows)
 
 
 if __name__ == "__main__":

@@ -1,20 +1,18 @@
-"""Writers for solver outputs, all atomic (temporary name first, then ``os.replace``).
+"""Writers for solver outputs.
 
 * :func:`write_probes_csv`: ``probes.csv`` with a ``time_s`` column (s) and one column per probe
-  (°C), rank 0 only.
+  (°C), rank 0 only, atomically through :func:`thermo.atomic.atomic_path`.
 * :class:`FieldWriter`: the temperature time series for ParaView, either XDMF
   (``T.xdmf`` + ``T.h5``, ``dolfinx.io.XDMFFile``) or ADIOS2 VTX (``T.bp``,
-  ``dolfinx.io.VTXWriter``).
-  Files are written into a hidden ``.partial`` folder inside the output folder and moved into place
-  by :meth:`FieldWriter.close`, so a crashed run never leaves a half-written series under the final
-  name. (XDMF refers to its HDF5 file by base name, so the pair stays valid after the move.)
+  ``dolfinx.io.VTXWriter``), written in place in ``out_dir``. A series grows step by step and an
+  XDMF file names its HDF5 partner by base name, so a per-file rename cannot make it atomic;
+  instead callers write a whole run into a folder staged by :func:`thermo.atomic.staged_dir`
+  (``millheat simulate``, the case scripts), which is published only when the run succeeded.
 """
 
 from __future__ import annotations
 
 import csv
-import os
-import shutil
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Literal
@@ -24,16 +22,9 @@ import numpy as np
 from dolfinx import fem, io
 from mpi4py import MPI
 
+from thermo.atomic import atomic_path
+
 FieldFormat = Literal["xdmf", "vtx", "none"]
-
-
-def atomic_write_text(path: Path, text: str) -> Path:
-    """Write ``text`` to ``path`` through a temporary sibling and a rename; returns ``path``."""
-    path = Path(path)
-    tmp = path.with_name(f".{path.name}.partial")
-    tmp.write_text(text, encoding="utf-8")
-    os.replace(tmp, path)
-    return path
 
 
 def write_probes_csv(
@@ -57,24 +48,23 @@ def write_probes_csv(
             )
     path = Path(path)
     if comm.rank == 0:
-        tmp = path.with_name(f".{path.name}.partial")
-        with tmp.open("w", newline="", encoding="utf-8") as fh:
+        with atomic_path(path) as tmp, tmp.open("w", newline="", encoding="utf-8") as fh:
             writer = csv.writer(fh)
             writer.writerow(["time_s", *probes])
             columns = [np.asarray(v, dtype=float) for v in probes.values()]
             for i, t in enumerate(times):
                 writer.writerow([repr(float(t)), *(repr(float(c[i])) for c in columns)])
-        os.replace(tmp, path)
     comm.barrier()
     return path
 
 
 class FieldWriter:
-    """Time series of temperature function(s) for ParaView, moved into place on :meth:`close`.
+    """Time series of temperature function(s) for ParaView, written in place in ``out_dir``.
 
     One function gives ``T.xdmf``/``T.h5`` or ``T.bp``; several functions (one per body, on
     different submeshes, with contact conductance) give one series per function named after the
-    function (``T_insert.xdmf``, ...).
+    function (``T_insert.xdmf``, ...). Write into a staged run folder (module docstring) so that
+    a crashed run leaves nothing under the final name.
 
     Args:
         out_dir: output folder (created if missing).
@@ -91,23 +81,25 @@ class FieldWriter:
         self._functions = functions
         self._out = Path(out_dir)
         self._writers: list = []
+        self._paths: list[Path] = []
         if fmt == "none":
             return
         comm = functions[0].function_space.mesh.comm
         self._comm = comm
-        self._tmp = self._out / f".fields.{fmt}.partial"
         if comm.rank == 0:
             self._out.mkdir(parents=True, exist_ok=True)
-            shutil.rmtree(self._tmp, ignore_errors=True)
-            self._tmp.mkdir()
         comm.barrier()
         for u in functions:
             stem = "T" if len(functions) == 1 else u.name
             if fmt == "xdmf":
-                writer = io.XDMFFile(comm, self._tmp / f"{stem}.xdmf", "w")
+                path = self._out / f"{stem}.xdmf"
+                writer = io.XDMFFile(comm, path, "w")
                 writer.write_mesh(u.function_space.mesh)
+                self._paths += [path.with_suffix(".h5"), path]
             else:
-                writer = io.VTXWriter(comm, self._tmp / f"{stem}.bp", [u], engine="BP4")
+                path = self._out / f"{stem}.bp"
+                writer = io.VTXWriter(comm, path, [u], engine="BP4")
+                self._paths.append(path)
             self._writers.append(writer)
 
     def write(self, t: float) -> None:
@@ -119,23 +111,11 @@ class FieldWriter:
                 writer.write(t)
 
     def close(self) -> list[Path]:
-        """Finish the files and move them into ``out_dir``; returns the final paths."""
+        """Finish the files; returns their paths (sorted by name, empty for ``"none"``)."""
         if not self._writers:
             return []
         for writer in self._writers:
             writer.close()
         self._writers = []
         self._comm.barrier()
-        moved: list[Path] = []
-        names = sorted(p.name for p in self._tmp.iterdir()) if self._comm.rank == 0 else None
-        for name in self._comm.bcast(names, root=0):
-            target = self._out / name
-            if self._comm.rank == 0:
-                if target.is_dir():
-                    shutil.rmtree(target)
-                os.replace(self._tmp / name, target)
-            moved.append(target)
-        self._comm.barrier()
-        if self._comm.rank == 0:
-            self._tmp.rmdir()
-        return moved
+        return sorted(self._paths, key=lambda p: p.name)

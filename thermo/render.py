@@ -4,13 +4,13 @@
 (every rank sends its cells, points and nodal values from ``dolfinx.plot.vtk_mesh``; ghost cells
 appear twice, which does not change the picture). :func:`render_snapshots` draws all captured
 times with the same colour limits — the overall min/max over the snapshots unless ``clim`` is
-given — so that frames compare directly, and writes ``T_<time>s.png`` atomically (temporary name,
-then rename). Works off-screen (``pyvista.OFF_SCREEN``); VTK may print an X-server warning.
+given — so that frames compare directly, and writes ``T_<time>s.png`` atomically
+(:func:`thermo.atomic.atomic_path`). Works off-screen (``pyvista.OFF_SCREEN``); VTK may print an
+X-server warning.
 """
 
 from __future__ import annotations
 
-import os
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -18,6 +18,8 @@ import dolfinx_solver  # noqa: F401  (initialises MPI/PETSc before dolfinx)
 import numpy as np
 from dolfinx import fem, plot
 from mpi4py import MPI
+
+from thermo.atomic import atomic_path
 
 
 def capture(functions: Sequence[fem.Function] | fem.Function):
@@ -95,9 +97,8 @@ def render_snapshots(
                 plotter.view_isometric()
             else:
                 plotter.view_xy()
-            tmp = path.with_name(f".{path.stem}.partial.png")
-            plotter.screenshot(str(tmp))
+            with atomic_path(path) as tmp:
+                plotter.screenshot(str(tmp))
             plotter.close()
-            os.replace(tmp, path)
     comm.barrier()
     return paths

@@ -8,9 +8,11 @@ Stages, each timed on the same mesh, time grid (dt = 0.05 s, 240 steps) and cond
 
 * direct FEM forward: :func:`thermo.solver.solve_transient` with the F1 history prescribed;
 * Duhamel forward: probes (4 × 241) and fields at 4, 8, 12 s from one recorded step response
-  (:class:`thermo.linear_response.LinearResponse`; its one-off FEM run is printed separately);
+  (:class:`thermo.inverse.linear_response.LinearResponse`; its one-off FEM run is printed
+  separately);
 * classical inverse: first-order Tikhonov with the discrepancy principle
-  (:func:`thermo.reconstruction.tikhonov_method`: standard-form SVD cached once per sensor set,
+  (:func:`thermo.inverse.reconstruction.tikhonov_method`: standard-form SVD cached once per sensor
+  set,
   band from the cached decomposition), and, for comparison, the one-off
   :func:`thermo.inverse.tikhonov.tikhonov` that recomputes the SVD per call;
 * neural inverse: the shipped trained estimators (:mod:`surrogates.ihcp.estimator`; the CNN-GRU
@@ -20,7 +22,7 @@ Stages, each timed on the same mesh, time grid (dt = 0.05 s, 240 steps) and cond
 * full reconstruction: inverse estimate + fields at 4, 8, 12 s, timed by
   :func:`time_reconstruction` for any estimate callable (Tikhonov and each neural estimator):
   the fast path (low-rank field response,
-  :meth:`thermo.linear_response.LinearResponse.field_compression`, its one-off cost printed
+  :meth:`thermo.inverse.linear_response.LinearResponse.field_compression`, its one-off cost printed
   separately) and the exact-field path (cached Tikhonov + the full
   (n_t × n_dofs) response).
 
@@ -29,7 +31,7 @@ speed-up relative to the direct FEM run. The fast reconstruction's sensor RMSE i
 the RMSE of the direct FEM fed with the same estimated F1 history (the FEM-based reconstruction),
 which must agree to the solver tolerance because the Duhamel model is exact for the discrete
 scheme; its fields are compared with the exact Duhamel fields (with the proven bound of
-:class:`thermo.lowrank.CompressedStep`) and with the direct FEM fields.
+:class:`thermo.inverse.lowrank.CompressedStep`) and with the direct FEM fields.
 """
 
 from __future__ import annotations
@@ -69,7 +71,8 @@ def time_reconstruction(
     repeats: int,
 ) -> float:
     """Median wall time s of one full reconstruction: ``estimate(times, measured, CONDITION)``
-    (any :data:`thermo.reconstruction.Estimate`) followed by the fields at :data:`FIELD_TIMES`
+    (any :data:`thermo.inverse.reconstruction.Estimate`) followed by the fields at
+    :data:`FIELD_TIMES`
     (low-rank response when ``compressed``, else the exact sum over the full response)."""
 
     def run() -> np.ndarray:
@@ -130,9 +133,10 @@ def main(argv: list[str] | None = None) -> int:
     from mpi4py import MPI
 
     from meshes.tool import ToolGeometry, tool_mesh
-    from thermo.duhamel import index_of_times
+    from thermo.inverse.duhamel import index_of_times
+    from thermo.inverse.linear_response import compute_linear_response
+    from thermo.inverse.reconstruction import tikhonov_method, virtual_measurement
     from thermo.inverse.tikhonov import tikhonov
-    from thermo.linear_response import compute_linear_response
     from thermo.problem import (
         ConvectionBC,
         HeatProblem,
@@ -141,7 +145,6 @@ def main(argv: list[str] | None = None) -> int:
         TimeStepping,
         material,
     )
-    from thermo.reconstruction import tikhonov_method, virtual_measurement
     from thermo.solver import solve_transient
 
     tagged = tool_mesh(ToolGeometry(size_factor=args.size_factor), MPI.COMM_SELF)

@@ -76,7 +76,7 @@ def register(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
 def inverse(args: argparse.Namespace) -> int:
     """Handler of ``millheat inverse``; returns 0, or 2 on a bad case or measurement file."""
     from thermo.case import CaseError, parse_case
-    from thermo.dataset import read_measurements_csv
+    from thermo.inverse.dataset import read_measurements_csv
 
     out = args.out if args.out is not None else Path("results") / f"{Path(args.case).stem}-inverse"
     try:

@@ -11,7 +11,8 @@ ParaView, ``T_4s.png``/``T_8s.png``/``T_12s.png`` (paper Fig. 10 times), ``summa
 
 ``--quick`` doubles every mesh size (``size_factor`` 0.5 → 1.0: about 4.5k instead of 28k P1
 dofs) and uses dt = 0.2 s (60 steps); the snapshot times are unchanged. ``--seed`` regenerates
-the F1 history's fluctuation with :func:`thermo.cutting_zone.f1_temperature` (same conditions as
+the F1 history's fluctuation with :func:`thermo.inverse.cutting_zone.f1_temperature` (same
+conditions as
 the shipped table, which is seed 0); without it the shipped table is used. Nothing else in the
 run is random. The copied ``case.toml`` is the example as shipped; ``summary.json`` records the
 time step and mesh parameters that actually ran.
@@ -73,7 +74,7 @@ def demo_case(*, case_path: Path = EXAMPLE, quick: bool = False, seed: int | Non
     case = parse_case(case_path)
     problem = case.problem
     if seed is not None:
-        from thermo.cutting_zone import f1_temperature
+        from thermo.inverse.cutting_zone import f1_temperature
 
         t = problem.time.times
         values = f1_temperature(t, seed=seed, **F1_CONDITIONS)

@@ -4,16 +4,17 @@ Forward model: the insert–shank–bolt tool (meshes.tool, WC–Co insert, 42Cr
 perfect contact on F2, convection h = 25 W/(m² K) to 20 °C on F3, backward Euler dt = 0.05 s to
 12 s, sensors S1..S4 on the flank). With ``--forward duhamel`` (default) one FEM run gives the
 step response of S1..S4 to the F1 input and every case is an exact discrete Duhamel sum
-(thermo.linear_response); ``--forward fem`` runs the FEM once per case instead, with the cases
+(thermo.inverse.linear_response); ``--forward fem`` runs the FEM once per case instead, with the
+cases
 split over MPI ranks (``mpirun -n 2 python -m cases.ihcp_dataset --forward fem``), each rank
-meshing on its own. F1 histories: thermo.cutting_zone (temperature, the paper's formulation,
-or ``--kind flux``); noisy records for σ = 0, 5, 10 K (paper §4.1) by thermo.sensors.
+meshing on its own. F1 histories: thermo.inverse.cutting_zone (temperature, the paper's formulation,
+or ``--kind flux``); noisy records for σ = 0, 5, 10 K (paper §4.1) by thermo.inverse.sensors.
 
 ``--check-direct`` also runs the direct FEM for case 24 and reports the Duhamel accuracy and
 speed-up. ``--quick`` uses the coarse mesh (size_factor 1.0) and dt = 0.1 s.
 
 Outputs (one folder, written to a temporary name and renamed): ihcp_dataset.npz/.json (loader:
-thermo.dataset.load_dataset), response.npz/.json, case_ranges.csv and metrics.json
+thermo.inverse.dataset.load_dataset), response.npz/.json, case_ranges.csv and metrics.json
 (temperature ranges per case, timings), cases.png (F1 and sensors of the test case and the
 three reconstruction conditions), report.md.
 """
@@ -96,7 +97,7 @@ def _plot(path: Path, ds) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from thermo.dataset import RECONSTRUCTION_CASES, TEST_CASE
+    from thermo.inverse.dataset import RECONSTRUCTION_CASES, TEST_CASE
 
     show = [c for c in (TEST_CASE, *RECONSTRUCTION_CASES) if c in ds.cases] or [int(ds.cases[0])]
     fig, axes = plt.subplots(1, len(show), figsize=(4 * len(show), 3.6), squeeze=False)
@@ -159,8 +160,8 @@ def main(argv: list[str] | None = None) -> int:
     from mpi4py import MPI
 
     from meshes.tool import tool_mesh
-    from thermo.dataset import build_dataset, merge_datasets
-    from thermo.linear_response import compute_linear_response
+    from thermo.inverse.dataset import build_dataset, merge_datasets
+    from thermo.inverse.linear_response import compute_linear_response
     from thermo.solver import solve_transient
 
     comm = MPI.COMM_WORLD
@@ -316,7 +317,7 @@ def _report(ds, metrics: dict) -> str:
         "![cases](cases.png)",
         "",
         "Files: [ihcp_dataset.npz](ihcp_dataset.npz) + [ihcp_dataset.json](ihcp_dataset.json) "
-        "(`thermo.dataset.load_dataset`), [case_ranges.csv](case_ranges.csv), "
+        "(`thermo.inverse.dataset.load_dataset`), [case_ranges.csv](case_ranges.csv), "
         "[metrics.json](metrics.json).",
     ]
     if metrics.get("direct_check"):

@@ -1,6 +1,7 @@
 r"""Neural inverse study of paper 000 §3.2–§4.1 on the virtual IHCP data set (issue 4).
 
-Trains, on the 27-case data set (:mod:`thermo.dataset`; case 24 is the test case, the other 26
+Trains, on the 27-case data set (:mod:`thermo.inverse.dataset`; case 24 is the test case, the other
+26
 split 80/20 by case with ``--seed``), the CNN-GRU teacher (Table 1), the CNN/GRU/LSTM baselines
 (Table 2, 150 epochs, batch 50), the Table 4 student without KD and two KD students: the paper's
 softmax-T loss (eq. 5–8, T = 7, λ = 0.8) and the regression-sound loss λ·MSE(labels) +
@@ -104,8 +105,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _load(args: argparse.Namespace, tmp: Path) -> tuple[Any, Any, Path]:
     """(IHCPDataset, LinearResponse or None, data-set folder); builds the set when not given."""
-    from thermo.dataset import load_dataset
-    from thermo.linear_response import LinearResponse
+    from thermo.inverse.dataset import load_dataset
+    from thermo.inverse.linear_response import LinearResponse
 
     folder = args.dataset
     if folder is None:

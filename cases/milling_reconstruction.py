@@ -2,9 +2,12 @@
 
 For N = 382, 509, 636 r/min, fz = 0.075 mm/z, ae = 0.2 mm (dry up-milling; data-set cases 5, 14,
 23): one FEM run of the insert–shank–bolt tool gives the step response of the sensors S1..S4 and
-of the whole field to the F1 temperature (thermo.linear_response, cached on disk); per condition
-the true F1 history (thermo.cutting_zone) gives virtual measured sensors with noise σ, an inverse
-method estimates F1 and the field is rebuilt by Duhamel superposition (thermo.reconstruction).
+of the whole field to the F1 temperature (thermo.inverse.linear_response, cached on disk); per
+condition
+the true F1 history (thermo.inverse.cutting_zone) gives virtual measured sensors with noise σ, an
+inverse
+method estimates F1 and the field is rebuilt by Duhamel superposition
+(thermo.inverse.reconstruction).
 
 Inverse methods, side by side (``--method`` is the one rendered and written to ParaView,
 ``--compare`` the others): ``student`` (default; ensemble of knowledge-distilled CNN-GRU students
@@ -21,7 +24,8 @@ PyVista panel, Fig. 10 A–I), ``fig10_sensors.png`` (reconstructed vs measured,
 ``boundary.png`` (F1 estimate, band and truth), ``<condition>/T.xdmf`` + ``T.h5`` (ParaView time
 series, every ``--every``-th step) and ``<condition>/sensors.csv``, ``metrics.json``,
 ``report.md`` (with the per-method table). ``--measurements CSV`` reconstructs a user's record
-(thermo.dataset CSV layout, ``# n_rpm = ...`` metadata) instead of the three virtual conditions.
+(thermo.inverse.dataset CSV layout, ``# n_rpm = ...`` metadata) instead of the three virtual
+conditions.
 """
 
 from __future__ import annotations
@@ -123,7 +127,7 @@ def _problem(dt: float):
 
 def _response(tagged, problem, *, cache: Path, key: dict, progress: bool):
     """Cached field-recording linear response of S1..S4 (and all dofs) to the F1 temperature."""
-    from thermo.linear_response import LinearResponse, compute_linear_response
+    from thermo.inverse.linear_response import LinearResponse, compute_linear_response
 
     digest = hashlib.sha256(json.dumps(key, sort_keys=True).encode()).hexdigest()[:16]
     path = cache / f"response_{digest}"
@@ -152,7 +156,7 @@ def _response(tagged, problem, *, cache: Path, key: dict, progress: bool):
 
 
 def _user_record(path: Path, response):
-    from thermo.dataset import read_measurements_csv
+    from thermo.inverse.dataset import read_measurements_csv
 
     rec = read_measurements_csv(path)
     missing = [n for n in response.probe_names if n not in rec.names]
@@ -191,7 +195,7 @@ def _write_series(directory: Path, V, response, f1: np.ndarray, every: int) -> l
 
 def _training_data(args: argparse.Namespace, progress: bool):
     """The IHCP data set for ``--retrain``: ``--dataset DIR`` or built once into the cache."""
-    from thermo.dataset import load_dataset
+    from thermo.inverse.dataset import load_dataset
 
     folder = args.dataset
     if folder is None:
@@ -244,7 +248,7 @@ def _estimators(args: argparse.Namespace, needed: set[str], weights_out: Path, p
 
 
 def _method(name: str, response, *, sigma: float, neural: dict):
-    from thermo.reconstruction import classical_method
+    from thermo.inverse.reconstruction import classical_method
 
     if name in NEURAL:
         return neural[name].as_method(name)
@@ -277,11 +281,11 @@ def main(argv: list[str] | None = None) -> int:
     from tqdm import tqdm
 
     from meshes.tool import ToolGeometry, tool_mesh
+    from thermo.inverse.recon_plots import plot_boundary, plot_sensor_curves
+    from thermo.inverse.recon_render import grid_from_space, render_panel
+    from thermo.inverse.reconstruction import CONDITIONS, FIELD_TIMES, reconstruct
+    from thermo.inverse.reconstruction import virtual_measurement as virtual
     from thermo.output import write_probes_csv
-    from thermo.recon_plots import plot_boundary, plot_sensor_curves
-    from thermo.recon_render import grid_from_space, render_panel
-    from thermo.reconstruction import CONDITIONS, FIELD_TIMES, reconstruct
-    from thermo.reconstruction import virtual_measurement as virtual
 
     t_start = time.perf_counter()
     sf = args.size_factor or (QUICK_SIZE_FACTOR if args.quick else SIZE_FACTOR)

@@ -25,11 +25,11 @@ import pytest  # noqa: E402
 def toy_ihcp_dataset():
     """The 27-case design on 0 … 3 s (dt 0.1 s) with sensors that are first-order lags of F1
     (gains 0.8…0.2, time constants 0.3…1.2 s): a small data set with a learnable inverse, in
-    the :class:`thermo.dataset.IHCPDataset` layout (σ = 0 and 5 K records)."""
+    the :class:`thermo.inverse.dataset.IHCPDataset` layout (σ = 0 and 5 K records)."""
     import numpy as np
     from scipy.signal import lfilter
 
-    from thermo.dataset import build_dataset
+    from thermo.inverse.dataset import build_dataset
 
     def forward(f1):
         out = []

@@ -45,7 +45,7 @@ from .models import KERNEL_SIZE, ConvRecurrent
 from .windows import N_PARAMS, MinMaxScaler, pad_start
 
 if TYPE_CHECKING:
-    from thermo.reconstruction import InverseMethod
+    from thermo.inverse.reconstruction import InverseMethod
 
 FORMAT = "millheat.neural_inverse/1"
 #: Folder of the weights shipped with millheat (made by ``milling_reconstruction --retrain``).
@@ -190,9 +190,9 @@ class NeuralInverse:
         return mean, np.stack([mean - z * sd, mean + z * sd], axis=1)
 
     def as_method(self, name: str | None = None, *, z: float = 1.96) -> InverseMethod:
-        """This estimator as a :class:`thermo.reconstruction.InverseMethod` (no LOSO: the
+        """This estimator as a :class:`thermo.inverse.reconstruction.InverseMethod` (no LOSO: the
         networks take all four sensors)."""
-        from thermo.reconstruction import InverseMethod
+        from thermo.inverse.reconstruction import InverseMethod
 
         def estimate(times, measured, params):
             return self.estimate(times, measured, params, z=z)

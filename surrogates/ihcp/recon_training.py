@@ -9,7 +9,8 @@ choices made for use on measured records rather than for reproducing Tables 2–
   conditions were in its training set). The other 23 cases split 80/20 by case into training and
   validation (:func:`.windows.split_cases`).
 * **Noisy inputs.** Every training and validation case enters once with clean sensors and once
-  per stored noise level σ > 0 (the data set's seeded records, :mod:`thermo.dataset`), so the
+  per stored noise level σ > 0 (the data set's seeded records, :mod:`thermo.inverse.dataset`), so
+  the
   networks learn to read noisy thermocouples; the labels are always the true F1 history.
 * **Every step.** Windows are start-padded (:func:`.windows.pad_start`): one estimate per step,
   including the first w − 1 steps of the cut.
@@ -96,7 +97,7 @@ def train_estimators(
     ds: Any, config: EstimatorTraining = EstimatorTraining()
 ) -> tuple[NeuralInverse, NeuralInverse, dict[str, Any]]:
     """Train the teacher and the student ensemble on the data set ``ds``
-    (:class:`thermo.dataset.IHCPDataset`, temperature kind).
+    (:class:`thermo.inverse.dataset.IHCPDataset`, temperature kind).
 
     Returns:
         ``(teacher, students, report)``; ``report`` holds the split, window counts, seconds per

@@ -1,5 +1,5 @@
 r"""A synthetic stand-in for the 27-case virtual data set with a known inverse (for tests and
-benchmarks until ``thermo.dataset`` lands).
+benchmarks until ``thermo.inverse.dataset`` lands).
 
 Cases follow the paper's full-factorial design (§3.1, §4.2 levels): N ∈ {382, 509, 636} r/min,
 fz ∈ {0.05, 0.075, 0.1} mm/z, ae ∈ {0.1, 0.2, 0.3} mm, case id = 1 + 9 i_N + 3 i_fz + i_ae.

@@ -1,7 +1,7 @@
 """End-to-end check of ``cases.ihcp_surrogates`` on a tiny synthetic data set (no FEM needed).
 
 The data set is :mod:`surrogates.ihcp.synthetic` (27 cases with a known causal sensor model)
-saved in the :mod:`thermo.dataset` layout, so the case script runs its full pipeline (all
+saved in the :mod:`thermo.inverse.dataset` layout, so the case script runs its full pipeline (all
 models, both KD losses, a one-size sweep, the noise study) in 1 epoch on a few windows.
 """
 
@@ -15,7 +15,7 @@ import pytest
 
 from cases.ihcp_surrogates import main
 from surrogates.ihcp.synthetic import synthetic_cases
-from thermo.dataset import IHCPDataset
+from thermo.inverse.dataset import IHCPDataset
 
 
 def _save_synthetic(folder, *, seed: int = 0, n_steps: int = 30) -> None:

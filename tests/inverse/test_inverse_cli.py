@@ -14,7 +14,7 @@ import pytest
 boxes = pytest.importorskip("meshes.boxes")
 solver = pytest.importorskip("thermo.solver")
 from cases.cli import main  # noqa: E402
-from thermo.dataset import write_measurements_csv  # noqa: E402
+from thermo.inverse.dataset import write_measurements_csv  # noqa: E402
 from thermo.problem import (  # noqa: E402
     ConvectionBC,
     HeatProblem,

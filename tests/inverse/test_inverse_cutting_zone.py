@@ -1,12 +1,13 @@
-"""Cutting-zone input model (thermo.cutting_zone) and sensor model (thermo.sensors)."""
+"""Cutting-zone input model (thermo.inverse.cutting_zone) and sensor model
+(thermo.inverse.sensors)."""
 
 import math
 
 import numpy as np
 import pytest
 
-from thermo.cutting_zone import CuttingConditions, f1_heat_flux, f1_temperature, fluctuation
-from thermo.sensors import lowpass, measure, ordered_sensors
+from thermo.inverse.cutting_zone import CuttingConditions, f1_heat_flux, f1_temperature, fluctuation
+from thermo.inverse.sensors import lowpass, measure, ordered_sensors
 
 T = np.linspace(0.0, 12.0, 241)
 

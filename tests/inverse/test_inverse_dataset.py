@@ -1,10 +1,11 @@
-"""Virtual IHCP data set (thermo.dataset): numbering, reproducibility, files and CSV records."""
+"""Virtual IHCP data set (thermo.inverse.dataset): numbering, reproducibility, files and CSV
+records."""
 
 import numpy as np
 import pytest
 from scipy.special import erfc
 
-from thermo.dataset import (
+from thermo.inverse.dataset import (
     RECONSTRUCTION_CASES,
     TEST_CASE,
     build_dataset,
@@ -14,7 +15,7 @@ from thermo.dataset import (
     read_measurements_csv,
     write_measurements_csv,
 )
-from thermo.duhamel import DuhamelOperator
+from thermo.inverse.duhamel import DuhamelOperator
 
 TIMES = np.linspace(0.0, 12.0, 121)
 

@@ -1,9 +1,16 @@
-"""Discrete Duhamel sums (thermo.duhamel) against the brute-force double sum and linearity."""
+"""Discrete Duhamel sums (thermo.inverse.duhamel) against the brute-force double sum and
+linearity."""
 
 import numpy as np
 import pytest
 
-from thermo.duhamel import DuhamelOperator, index_of_times, sample_input, superpose, superpose_at
+from thermo.inverse.duhamel import (
+    DuhamelOperator,
+    index_of_times,
+    sample_input,
+    superpose,
+    superpose_at,
+)
 from thermo.problem import History
 
 
@@ -31,7 +38,7 @@ def step_and_input():
 @pytest.mark.parametrize("dense", [True, False])
 def test_operator_equals_double_sum(step_and_input, dense, monkeypatch):
     if not dense:  # force the FFT path
-        monkeypatch.setattr("thermo.duhamel.DENSE_LIMIT", 0)
+        monkeypatch.setattr("thermo.inverse.duhamel.DENSE_LIMIT", 0)
     step, u = step_and_input
     y = DuhamelOperator(step, y0=20.0)(u)
     np.testing.assert_allclose(y - 20.0, _brute(step, u), rtol=0, atol=1e-11)

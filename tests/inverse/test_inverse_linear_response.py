@@ -1,6 +1,8 @@
-"""Duhamel superposition of one FEM step response vs direct FEM runs (thermo.linear_response).
+"""Duhamel superposition of one FEM step response vs direct FEM runs
+(thermo.inverse.linear_response).
 
-The discrete Duhamel sum is exact for the θ-scheme (thermo.duhamel), so the two must agree to
+The discrete Duhamel sum is exact for the θ-scheme (thermo.inverse.duhamel), so the two must agree
+to
 solver tolerance: 1e-6 relative at probes and at every dof, for temperature and flux inputs,
 backward Euler and Crank–Nicolson, and with a non-homogeneous baseline (convection to a
 T_inf different from T0).
@@ -21,7 +23,7 @@ from thermo.problem import (
 
 boxes = pytest.importorskip("meshes.boxes")
 solver = pytest.importorskip("thermo.solver")
-from thermo.linear_response import LinearResponse, compute_linear_response  # noqa: E402
+from thermo.inverse.linear_response import LinearResponse, compute_linear_response  # noqa: E402
 
 WC = Material(k=85.0, rho=14900.0, c=220.0)
 PROBES_1D = {"P1": (0.001, 0.0, 0.0), "P2": (0.0025, 0.0, 0.0), "P3": (0.005, 0.0, 0.0)}

@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 from scipy.special import erfc
 
-from thermo.duhamel import DuhamelOperator
+from thermo.inverse.duhamel import DuhamelOperator
 from thermo.inverse.evaluation import (
     boundary_metrics,
     leave_one_sensor_out,

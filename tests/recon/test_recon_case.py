@@ -95,7 +95,7 @@ def test_reproducible_with_seed(runs):
 
 
 def test_user_measurement_csv(runs, tmp_path):
-    from thermo.dataset import write_measurements_csv
+    from thermo.inverse.dataset import write_measurements_csv
 
     src = runs / "a" / "N509_fz0.075_ae0.2" / "sensors.csv"
     data = np.genfromtxt(src, delimiter=",", names=True)

@@ -5,17 +5,17 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from thermo.duhamel import (
+from thermo.inverse import tikhonov as tik
+from thermo.inverse.duhamel import (
     duhamel_weights,
     index_of_times,
     single_blas_thread,
     superpose_at,
 )
-from thermo.inverse import tikhonov as tik
+from thermo.inverse.linear_response import LinearResponse
+from thermo.inverse.lowrank import compress_step
+from thermo.inverse.reconstruction import reconstruct, tikhonov_method, virtual_measurement
 from thermo.inverse.tikhonov import tikhonov
-from thermo.linear_response import LinearResponse
-from thermo.lowrank import compress_step
-from thermo.reconstruction import reconstruct, tikhonov_method, virtual_measurement
 
 T0 = 20.0
 PARAMS = dict(n_rpm=509.0, fz_mm=0.075, ae_mm=0.2)

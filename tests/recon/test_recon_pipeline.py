@@ -1,12 +1,13 @@
-"""Reconstruction pipeline (thermo.reconstruction) on an analytic linear response: known answers."""
+"""Reconstruction pipeline (thermo.inverse.reconstruction) on an analytic linear response: known
+answers."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from thermo.linear_response import LinearResponse
-from thermo.reconstruction import (
+from thermo.inverse.linear_response import LinearResponse
+from thermo.inverse.reconstruction import (
     CONDITIONS,
     InverseMethod,
     case_number,
@@ -96,7 +97,7 @@ def test_methods_give_finite_metrics_and_bands(name):
 
 def test_posterior_band_scales_with_sigma_at_fixed_lambda():
     """Cov = σ² (XᵀX + λ²LᵀL)⁻¹: with λ fixed (GCV on the same data) the band half-width ∝ σ."""
-    from thermo.reconstruction import _posterior_sd
+    from thermo.inverse.reconstruction import _posterior_sd
 
     resp = _response(n_t=41)
     sens = resp.sensitivity()

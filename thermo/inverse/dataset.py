@@ -12,10 +12,11 @@ paper's test case is "the 24th set": case 24 = (N 636, fz 0.075, ae 0.3). The th
 reconstruction conditions of §4.2 (N = 382/509/636, fz = 0.075, ae = 0.2) are cases 5, 14, 23.
 
 Per case the set holds the machining parameters, the time axis, the F1 boundary history (truth:
-:func:`thermo.cutting_zone.f1_temperature` or :func:`~thermo.cutting_zone.f1_heat_flux`), the
+:func:`thermo.inverse.cutting_zone.f1_temperature` or
+:func:`~thermo.inverse.cutting_zone.f1_heat_flux`), the
 clean sensor histories from a linear forward model (normally the FEM step response of the tool
-through :class:`thermo.linear_response.LinearResponse`, i.e. exact FEM values), and noisy
-records from :func:`thermo.sensors.measure` for each requested σ.
+through :class:`thermo.inverse.linear_response.LinearResponse`, i.e. exact FEM values), and noisy
+records from :func:`thermo.inverse.sensors.measure` for each requested σ.
 
 Seeds: with the data-set seed s, case c uses ``SeedSequence([s, c, 0])`` for its F1 fluctuation
 and ``SeedSequence([s, c, 1, i_sigma])`` for the noise at the i-th σ (entropy stored in the
@@ -46,8 +47,8 @@ from pathlib import Path
 
 import numpy as np
 
-from thermo.cutting_zone import f1_heat_flux, f1_temperature
-from thermo.sensors import measure
+from thermo.inverse.cutting_zone import f1_heat_flux, f1_temperature
+from thermo.inverse.sensors import measure
 
 LEVELS: dict[str, tuple[float, ...]] = {
     "n_rpm": (382.0, 509.0, 636.0),

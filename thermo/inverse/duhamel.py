@@ -29,10 +29,10 @@ Shapes: step responses are (n_t, ...) with n_t = N + 1 (probes: (n_t, n_probes);
 caches the lower-triangular Toeplitz matrix and applies it with one matrix–vector product,
 otherwise it uses real FFTs of length ≥ 2N with the transform of h cached; field values are only
 formed at the requested step indices, all of them in one (k × n_t) · (n_t × n_dofs) product.
-For repeated field evaluations :func:`thermo.lowrank.compress_step` keeps a truncated SVD
+For repeated field evaluations :func:`thermo.inverse.lowrank.compress_step` keeps a truncated SVD
 S ≈ A B of the field step response (rank r ≪ n_t for a diffusive response, chosen by a
 max-abs tolerance), so a field costs (k × n_t)(n_t × r)(r × n_dofs) with a proven entrywise
-error bound (:class:`thermo.lowrank.CompressedStep`).
+error bound (:class:`thermo.inverse.lowrank.CompressedStep`).
 """
 
 from __future__ import annotations
@@ -185,7 +185,7 @@ def duhamel_weights(u: np.ndarray, indices: Sequence[int] | np.ndarray) -> np.nd
     :math:`y_{n_i} = y_0 + \sum_m W_{im} S_m`, :math:`W_{im} = u_{n_i-m+1} - u_{n_i-m}` for
     1 ≤ m ≤ n_i (u_0 taken as 0), else 0. :math:`\|W_{i\cdot}\|_1` is the total variation of
     u up to step n_i (it bounds the effect of an error in S,
-    :class:`thermo.lowrank.CompressedStep`)."""
+    :class:`thermo.inverse.lowrank.CompressedStep`)."""
     u = np.asarray(u, dtype=float)
     n_t = u.size
     idx = np.asarray(indices, dtype=int).reshape(-1)

@@ -1,7 +1,7 @@
 r"""Kalman filter and Rauch–Tung–Striebel smoother for the boundary input.
 
 State-space form of the Duhamel model. With the unit-pulse response
-:math:`h_j = S_j - S_{j-1}` (:mod:`thermo.duhamel`), the sensors obey
+:math:`h_j = S_j - S_{j-1}` (:mod:`thermo.inverse.duhamel`), the sensors obey
 :math:`y_n = y_0 + \sum_{j\ge1} h_j u_{n-j+1}`. The Eigensystem Realization Algorithm (ERA;
 Juang & Pappa, J. Guidance 8 (1985) 620–627) fits a small discrete system to the Markov
 parameters :math:`h_{j+1} = C A^{j-1} B` (j ≥ 1) from the SVD of their block Hankel matrices

@@ -10,7 +10,8 @@ convection :math:`T_\infty = T_0`, initial :math:`T_0`). Then, at the step times
 
     y_n = y^{base}_n + \sum_{k=1}^{n} (u_k - u_{k-1})\, S_{n-k+1}, \qquad u_0 = 0,
 
-exactly for the discrete scheme (:mod:`thermo.duhamel`), with :math:`u = T_{F1} - T_0` (K) or
+exactly for the discrete scheme (:mod:`thermo.inverse.duhamel`), with :math:`u = T_{F1} - T_0` (K)
+or
 :math:`u = q_{F1}` (W/m²). When the baseline is trivially :math:`T_0` (all other data already
 homogeneous, the usual insulated/convection-to-ambient set-up), it is not computed: one FEM run
 gives the operator. Otherwise a second run stores the baseline probes (and fields).
@@ -21,7 +22,8 @@ functions concatenated in the solver's order), recorded with the solver's ``on_s
 can be written back into a ``dolfinx.fem.Function`` of the same space for rendering. Storage is
 (n_t × n_dofs) doubles, so record fields only for meshes that fit (240 steps × 1e5 dofs ≈ 190 MB).
 Repeated field evaluations can use the truncated SVD of the field step response
-(:meth:`LinearResponse.field_compression`, :func:`thermo.lowrank.compress_step`): rank 16 for
+(:meth:`LinearResponse.field_compression`, :func:`thermo.inverse.lowrank.compress_step`): rank 16
+for
 the 28 000-dof tool at 1e-6 of max |S|, so a field costs r · n_dofs instead of n_t · n_dofs.
 
 Save/load: one ``.npz`` (arrays) plus a ``.json`` side file (units, kind, boundary, time grid,
@@ -44,9 +46,9 @@ from typing import Any, Literal
 
 import numpy as np
 
-from thermo.duhamel import DuhamelOperator, index_of_times, superpose_at
+from thermo.inverse.duhamel import DuhamelOperator, index_of_times, superpose_at
+from thermo.inverse.lowrank import COMPRESS_REL_TOL, CompressedStep, compress_step
 from thermo.inverse.sensitivity import Sensitivity, build_sensitivity
-from thermo.lowrank import COMPRESS_REL_TOL, CompressedStep, compress_step
 from thermo.problem import (
     ConvectionBC,
     FluxBC,
@@ -117,7 +119,7 @@ class LinearResponse:
         ``compressed=False``: the exact Duhamel sum over the full (n_t, n_dofs) field response.
         ``compressed=True``: the same sum on the low-rank factors of :meth:`field_compression`
         (computed once, cached); entrywise error ≤ TV(u) · ``max_error`` K
-        (:class:`thermo.lowrank.CompressedStep`).
+        (:class:`thermo.inverse.lowrank.CompressedStep`).
         """
         if self.field_step is None:
             raise ValueError("LinearResponse: no field response was recorded (record_fields)")
@@ -133,8 +135,10 @@ class LinearResponse:
         self, *, tol: float | None = None, rel_tol: float | None = None, dtype: type | None = None
     ) -> CompressedStep:
         """Low-rank factors A (n_t, r), B (r, n_dofs) of the field step response
-        (:func:`thermo.lowrank.compress_step`: smallest r with max |S − AB| ≤ tol K per input
-        unit; default tol = :data:`thermo.lowrank.COMPRESS_REL_TOL` · max |S|, B in float32).
+        (:func:`thermo.inverse.lowrank.compress_step`: smallest r with max |S − AB| ≤ tol K per
+        input
+        unit; default tol = :data:`thermo.inverse.lowrank.COMPRESS_REL_TOL` · max |S|, B in
+        float32).
 
         Computed on first use (randomised SVD, ~1 s for 28 000 dofs) and cached on the
         object; :meth:`save` stores the cached factors and :meth:`load` restores them. Without

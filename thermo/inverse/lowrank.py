@@ -1,8 +1,10 @@
 r"""Low-rank factors of a step response for fast Duhamel sums (the reconstruction's hot path).
 
 A field step response S (n_t × n_dofs) is factored as S ≈ A B with the smallest rank r whose
-measured max |S − AB| is within a tolerance; a Duhamel sum at k steps (:mod:`thermo.duhamel`,
-weights W of :func:`thermo.duhamel.duhamel_weights`) then costs (W A) B instead of reading the
+measured max |S − AB| is within a tolerance; a Duhamel sum at k steps
+(:mod:`thermo.inverse.duhamel`,
+weights W of :func:`thermo.inverse.duhamel.duhamel_weights`) then costs (W A) B instead of reading
+the
 whole response, with the error bound of :meth:`CompressedStep.error_bound`.
 """
 
@@ -13,7 +15,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from thermo.duhamel import _check_input, _check_step, duhamel_weights, single_blas_thread
+from thermo.inverse.duhamel import _check_input, _check_step, duhamel_weights, single_blas_thread
 
 #: Default tolerance of :func:`compress_step`, relative to max |S|: 1e-6 keeps the Duhamel
 #: error below 1e-6 · max|S| · TV(u), i.e. < 1 mK per K of input for a 1000 K total variation.

@@ -7,7 +7,7 @@
   true history (known in the virtual experiment), other methods alongside, boundary RMSE in the
   legend.
 
-Inputs are :class:`thermo.reconstruction.Reconstruction` objects (times s, temperatures °C).
+Inputs are :class:`thermo.inverse.reconstruction.Reconstruction` objects (times s, temperatures °C).
 Files are written to a temporary name and renamed (atomic).
 """
 
@@ -19,7 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
-from thermo.reconstruction import Reconstruction
+from thermo.inverse.reconstruction import Reconstruction
 
 
 def _figure(n: int, *, height: float = 3.6):

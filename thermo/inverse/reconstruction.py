@@ -4,20 +4,22 @@ full field → metrics.
 Pipeline for one working condition (N r/min, fz mm/z, ae mm):
 
 1. **Truth**: the time-averaged cutting-zone temperature :math:`T_{F1}(t)` (°C, shape (n_t,)) of
-   :func:`thermo.cutting_zone.f1_temperature`, seeded like the 27-case data set
-   (``SeedSequence([seed, case, 0])``, :mod:`thermo.dataset`).
+   :func:`thermo.inverse.cutting_zone.f1_temperature`, seeded like the 27-case data set
+   (``SeedSequence([seed, case, 0])``, :mod:`thermo.inverse.dataset`).
 2. **Measured sensors**: clean S1..S4 histories from the exact discrete Duhamel model
-   :math:`y_n = T_0 + \sum_{k=1}^{n} (u_k - u_{k-1}) S_{n-k+1}` (:mod:`thermo.duhamel`,
-   :class:`thermo.linear_response.LinearResponse`), plus Gaussian noise σ (K) from
-   :func:`thermo.sensors.measure` (``SeedSequence([seed, case, 1])``); shape (n_t, 4), °C.
+   :math:`y_n = T_0 + \sum_{k=1}^{n} (u_k - u_{k-1}) S_{n-k+1}` (:mod:`thermo.inverse.duhamel`,
+   :class:`thermo.inverse.linear_response.LinearResponse`), plus Gaussian noise σ (K) from
+   :func:`thermo.inverse.sensors.measure` (``SeedSequence([seed, case, 1])``); shape (n_t, 4), °C.
 3. **Inverse estimate** by a pluggable :class:`InverseMethod`: ``estimate(times (n_t,),
    measured (n_t, n_s), params) -> (f1 (n_t,) °C, band (n_t, 2) °C or None)``. The classical
    default is first-order Tikhonov (:func:`tikhonov_method`); the neural student of
    ``surrogates.ihcp`` plugs in through the same signature.
 4. **Reconstruction**: the field of the whole insert–shank–bolt system at any step time by the
    same Duhamel sum applied to the recorded step-response fields (by default on its low-rank
-   factors, :class:`thermo.lowrank.CompressedStep`, with a proven error bound; exactly with one
-   (k × n_t)·(n_t × n_dofs) product, :func:`thermo.duhamel.superpose_at`), and the reconstructed
+   factors, :class:`thermo.inverse.lowrank.CompressedStep`, with a proven error bound; exactly with
+   one
+   (k × n_t)·(n_t × n_dofs) product, :func:`thermo.inverse.duhamel.superpose_at`), and the
+   reconstructed
    sensor curves.
 5. **Metrics** (:mod:`thermo.inverse.evaluation`): per sensor R² and RMSE of reconstructed vs
    measured (paper Fig. 10 J–L, eq. 10) and vs the clean truth, boundary-history RMSE/R² against
@@ -51,14 +53,14 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from thermo.cutting_zone import f1_temperature
-from thermo.dataset import LEVELS, case_seed
+from thermo.inverse.cutting_zone import f1_temperature
+from thermo.inverse.dataset import LEVELS, case_seed
 from thermo.inverse.evaluation import boundary_metrics, leave_one_sensor_out, sensor_fit_metrics
-from thermo.sensors import measure
+from thermo.inverse.sensors import measure
 
 if TYPE_CHECKING:
+    from thermo.inverse.linear_response import LinearResponse
     from thermo.inverse.tikhonov import TikhonovSolver
-    from thermo.linear_response import LinearResponse
 
 #: estimate(times (n_t,) s, measured (n_t, n_s) °C, params) → (f1 (n_t,) °C, band (n_t, 2) | None)
 Estimate = Callable[
@@ -99,7 +101,7 @@ class InverseMethod:
 
 
 def case_number(n_rpm: float, fz_mm: float, ae_mm: float) -> int:
-    """Full-factorial case number 1 + 9 i_N + 3 i_fz + i_ae (:mod:`thermo.dataset`)."""
+    """Full-factorial case number 1 + 9 i_N + 3 i_fz + i_ae (:mod:`thermo.inverse.dataset`)."""
     idx = []
     for key, value in (("n_rpm", n_rpm), ("fz_mm", fz_mm), ("ae_mm", ae_mm)):
         hits = [i for i, v in enumerate(LEVELS[key]) if np.isclose(v, value)]
@@ -194,7 +196,7 @@ def tikhonov_method(
         z: half-width of the band in standard deviations (1.96: 95 %).
         probes: sensor names in the column order of ``measured`` (default the response's).
     """
-    from thermo.duhamel import single_blas_thread
+    from thermo.inverse.duhamel import single_blas_thread
     from thermo.inverse.tikhonov import TikhonovSolver
 
     names = list(probes or response.probe_names)
@@ -335,7 +337,8 @@ def reconstruct(
         field_times: output times s (on the step grid).
         loso: run leave-one-sensor-out (n_s extra inversions) when the method supports it.
         compressed_fields: fields from the low-rank field response
-            (:meth:`thermo.linear_response.LinearResponse.field_compression`, computed once per
+            (:meth:`thermo.inverse.linear_response.LinearResponse.field_compression`, computed once
+            per
             response; error ≤ TV(F1 − T0) · its ``max_error`` K) instead of the exact sum over
             the full response.
 

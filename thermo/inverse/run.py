@@ -7,7 +7,8 @@ Steps of :func:`run_inverse` (used by ``millheat inverse``):
    (:attr:`thermo.case.Case.unknown_boundary`)
    and every measured column is a probe of the case (``[probes]`` or the mesh's sensors);
 2. the linear response of the probes to a unit step of the unknown input, one FEM run (plus a
-   baseline run when other boundary data are not homogeneous) (:mod:`thermo.linear_response`);
+   baseline run when other boundary data are not homogeneous)
+   (:mod:`thermo.inverse.linear_response`);
    a saved response can be reused (``response=``) when its time grid and probes match;
 3. the sensitivity for the measured times (rows at t > 0; one unknown per measured time, the
    history linear in between and at the baseline at t = 0) (:mod:`thermo.inverse.sensitivity`);
@@ -36,7 +37,7 @@ from typing import Any, Literal
 import numpy as np
 
 from thermo.case import Case, CaseError
-from thermo.dataset import Measurements, write_measurements_csv
+from thermo.inverse.dataset import Measurements, write_measurements_csv
 from thermo.inverse.evaluation import boundary_metrics, sensor_fit_metrics
 from thermo.inverse.sfsm import choose_future_steps, sfsm
 from thermo.inverse.tikhonov import tikhonov
@@ -56,7 +57,7 @@ class InverseOutcome:
 
 
 def _response(case: Case, tagged: Any, names: list[str], points: dict, response: Path | None):
-    from thermo.linear_response import LinearResponse, compute_linear_response
+    from thermo.inverse.linear_response import LinearResponse, compute_linear_response
 
     boundary, kind = case.unknown_boundary
     if response is not None:

@@ -6,7 +6,7 @@ baseline: T_F1 = T0, or q = 0), linear in between and constant after :math:`\tau
 FEM grid :math:`t_n` this is :math:`u = P\theta` with the interpolation matrix P (n_t × m).
 Observations: probe values at times :math:`s_i` (s); when they lie on the FEM grid the rows are
 exact, otherwise they are linearly interpolated between grid values (an approximation, recorded
-in :attr:`Sensitivity.exact`). With the exact discrete Duhamel map of :mod:`thermo.duhamel`,
+in :attr:`Sensitivity.exact`). With the exact discrete Duhamel map of :mod:`thermo.inverse.duhamel`,
 
 .. math::
 
@@ -26,7 +26,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from thermo.duhamel import DuhamelOperator
+from thermo.inverse.duhamel import DuhamelOperator
 
 
 @dataclass(frozen=True)
@@ -129,7 +129,8 @@ def build_sensitivity(
     """Sensitivity of probes to the parametrised boundary history (module docstring).
 
     Args:
-        step: unit-step response S, shape (n_t, n_probes) (from :mod:`thermo.linear_response`
+        step: unit-step response S, shape (n_t, n_probes) (from
+        :mod:`thermo.inverse.linear_response`
             or an analytic model).
         grid_times: FEM step times s, shape (n_t,), uniform from 0.
         obs_times: observation times s (default: the grid without t = 0).

@@ -1,6 +1,6 @@
 r"""Classical inverse methods compared on one virtual case at several noise levels.
 
-For a case of an :class:`thermo.dataset.IHCPDataset` whose sensor histories came from the
+For a case of an :class:`thermo.inverse.dataset.IHCPDataset` whose sensor histories came from the
 linear response ``response`` (so the inverse uses the exact forward model: an "inverse crime"
 for the forward operator, but not for the noise), each method estimates the F1 history from the
 noisy records at every stored σ and is scored with :mod:`thermo.inverse.evaluation`: boundary
@@ -30,8 +30,8 @@ from thermo.inverse.sfsm import choose_future_steps, sfsm
 from thermo.inverse.tikhonov import tikhonov
 
 if TYPE_CHECKING:
-    from thermo.dataset import IHCPDataset
-    from thermo.linear_response import LinearResponse
+    from thermo.inverse.dataset import IHCPDataset
+    from thermo.inverse.linear_response import LinearResponse
 
 #: (sensitivity, data (n_obs, n_p), step response (n_t, n_p) of the same probes, σ K)
 #: → (boundary parameters θ (n_par,), diagnostics)
@@ -88,8 +88,9 @@ def classical_study(
     """Scores of every method in :data:`METHODS` on ``case`` for each σ of ``dataset``.
 
     Args:
-        response: :class:`thermo.linear_response.LinearResponse` the data set was built with.
-        dataset: :class:`thermo.dataset.IHCPDataset`; its times must equal the response's.
+        response: :class:`thermo.inverse.linear_response.LinearResponse` the data set was built
+        with.
+        dataset: :class:`thermo.inverse.dataset.IHCPDataset`; its times must equal the response's.
         case: case number (paper 000's test case is 24).
         loso: also run leave-one-sensor-out (4 extra inversions per method and σ).
 

@@ -33,7 +33,8 @@ of a mildly ill-posed problem (sensors close to F1) can lack a corner; the resul
 :class:`TikhonovSolver` keeps the SVD for repeated inversions with one sensitivity (per call only
 :math:`\beta = U^T d` and the λ search; the GCV and L-curve grids are evaluated vectorised), and
 gives the diagonal of :math:`(X^TX + \lambda^2 L^TL)^{-1}` for any λ from the same SVD (posterior
-band, :mod:`thermo.reconstruction`). :func:`tikhonov` is the one-off call (one SVD per call).
+band, :mod:`thermo.inverse.reconstruction`). :func:`tikhonov` is the one-off call (one SVD per
+call).
 """
 
 from __future__ import annotations
@@ -46,7 +47,7 @@ from typing import Literal
 import numpy as np
 from scipy import optimize
 
-from thermo.duhamel import single_blas_thread
+from thermo.inverse.duhamel import single_blas_thread
 from thermo.inverse.sensitivity import Sensitivity
 
 Rule = Literal["discrepancy", "gcv", "lcurve", "fixed"]

@@ -8,15 +8,14 @@
   an integer ``region`` cell array, Abaqus element sets / Gmsh physical names where the format
   has them, and ``<stem>.groups.json`` (name → tag) plus ``<stem>.sensors.json`` beside it.
 
-Only linear tetrahedra are handled (what the cutting-system solver uses). Files are written to a
-temporary name in the destination folder and renamed.
+Only linear tetrahedra are handled (what the cutting-system solver uses). Files are written
+through :mod:`thermo.atomic` (temporary sibling, renamed on success).
 """
 
 from __future__ import annotations
 
 import json
 import os
-import tempfile
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -25,17 +24,11 @@ import numpy as np
 
 from meshes.sensors import sensors_path, write_sensors
 from meshes.tagged import TaggedMesh
+from thermo.atomic import atomic_path, atomic_write_json
 
 _FACES_OF = {"tetra": ((1, 2, 3), (0, 2, 3), (0, 1, 3), (0, 1, 2))}
 _FACET_TYPE = {"tetra": "triangle"}
 _AUTO_ARRAYS = ("region", "gmsh:physical")
-
-
-def tmp_beside(path: Path) -> Path:
-    """A fresh temporary name in ``path``'s folder with its suffix (writers choose format by it)."""
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=path.suffix, dir=path.parent)
-    os.close(fd)
-    return Path(tmp)
 
 
 def groups_path(mesh_path: str | os.PathLike) -> Path:
@@ -260,12 +253,8 @@ def convert_mesh(
         cell_data={"gmsh:physical": data, "gmsh:geometrical": data},
         field_data=field_data,
     )
-    tmp = tmp_beside(dst)
-    try:
+    with atomic_path(dst) as tmp:
         meshio.write(tmp, out, file_format="gmsh22", binary=False)
-        os.replace(tmp, dst)
-    finally:
-        tmp.unlink(missing_ok=True)
     return dst
 
 
@@ -312,24 +301,14 @@ def export_mesh(source: TaggedMesh | str | os.PathLike, dst: str | os.PathLike) 
         kwargs = {"cell_data": {"gmsh:physical": both, "gmsh:geometrical": both}}
         kwargs["field_data"] = field_data
     out = meshio.Mesh(msh.geometry.x.copy(), [("tetra", cells), ("triangle", facets)], **kwargs)
-    tmp = tmp_beside(dst)
+    fmt = {"file_format": "gmsh22", "binary": False} if dst.suffix == ".msh" else {}
     try:
-        meshio.write(
-            tmp, out, **({"file_format": "gmsh22", "binary": False} if dst.suffix == ".msh" else {})
-        )
-        os.replace(tmp, dst)
+        with atomic_path(dst) as tmp:
+            meshio.write(tmp, out, **fmt)
     except Exception as err:
         raise ValueError(f"{dst}: meshio cannot write this format ({err})") from err
-    finally:
-        tmp.unlink(missing_ok=True)
     doc = {"volumes": dict(tagged.volume_groups), "facets": dict(tagged.facet_groups)}
-    _write_json(groups_path(dst), doc)
+    atomic_write_json(groups_path(dst), doc)
     if tagged.sensors:
         write_sensors(sensors_path(dst), tagged.sensors)
     return dst
-
-
-def _write_json(path: Path, doc: Mapping[str, Any]) -> None:
-    tmp = tmp_beside(path)
-    tmp.write_text(json.dumps(doc, indent=2))
-    os.replace(tmp, path)

@@ -16,7 +16,7 @@ convert other formats in (meshio) and export a :class:`~meshes.tagged.TaggedMesh
   cell array, element sets by group name where the format has them, the name → tag map as field
   data, and the sensors JSON beside it). Serial only.
 
-Every writer writes to a temporary file in the destination folder and renames it.
+Every writer goes through :mod:`thermo.atomic` (temporary sibling, renamed on success).
 """
 
 from __future__ import annotations
@@ -28,10 +28,11 @@ from typing import Any
 
 import numpy as np
 
-from meshes.convert import convert_mesh, export_mesh, groups_path, tmp_beside
+from meshes.convert import convert_mesh, export_mesh, groups_path
 from meshes.sensors import read_sensors, sensor_points, sensors_path, write_sensors
 from meshes.tagged import TaggedMesh
 from meshes.tool import ToolGeometry, build_tool_model, gmsh_session
+from thermo.atomic import atomic_path
 
 __all__ = [
     "convert_mesh",
@@ -109,23 +110,19 @@ def save_tool_mesh(
         raise FileNotFoundError(f"{path}: folder {path.parent} does not exist")
     error = None
     if comm.rank == 0:
-        tmp = tmp_beside(path)
         try:
-            with gmsh_session(verbose=verbose) as gmsh:
+            with atomic_path(path) as tmp, gmsh_session(verbose=verbose) as gmsh:
                 build_tool_model(gmsh, g)
                 gmsh.option.setNumber("Mesh.MshFileVersion", 4.1)
                 gmsh.write(str(tmp))
-            write_sensors(
-                sensors_path(path),
-                sensor_points(g),
-                description="Thin-film thermocouple points S1..S4 (paper 000 §3.1) on the flank "
-                "of insert 0, 0.1 mm below the surface; see meshes/sensors.py.",
-            )
-            os.replace(tmp, path)
+                write_sensors(
+                    sensors_path(path),
+                    sensor_points(g),
+                    description="Thin-film thermocouple points S1..S4 (paper 000 §3.1) on the "
+                    "flank of insert 0, 0.1 mm below the surface; see meshes/sensors.py.",
+                )
         except Exception as err:
             error = RuntimeError(f"{path}: could not build/write the tool mesh: {err}")
-        finally:
-            tmp.unlink(missing_ok=True)
     _bcast_error(comm, error)
     return path
 

@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 
 from meshes.tagged import TaggedMesh
+from thermo.atomic import atomic_path
 
 #: colours by group name; groups not listed cycle through ``_EXTRA``.
 COLOURS: dict[str, str] = {
@@ -123,12 +124,11 @@ def plot_regions(
     """Render the regions of ``source`` (a TaggedMesh or a ``.msh`` path) to ``png_path``.
 
     Left: whole mesh; right: close-up of F1 and the sensors. Serial meshes only (the local part is
-    drawn under MPI). The PNG is written to a temporary name and renamed.
+    drawn under MPI). The PNG is written atomically (:func:`thermo.atomic.atomic_path`).
     """
     import pyvista
     from mpi4py import MPI
 
-    from meshes.convert import tmp_beside
     from meshes.io import load_mesh
 
     tagged = source if isinstance(source, TaggedMesh) else load_mesh(source, MPI.COMM_SELF)
@@ -149,11 +149,9 @@ def plot_regions(
     _add_scene(plotter, tagged, closeup=True)
     plotter.add_text("cutting corner: F1 (red) and sensors", font_size=12, color="k")
     _closeup_camera(plotter, tagged)
-    tmp = tmp_beside(png_path)
     try:
-        plotter.screenshot(str(tmp))
-        os.replace(tmp, png_path)
+        with atomic_path(png_path) as tmp:
+            plotter.screenshot(str(tmp))
     finally:
         plotter.close()
-        tmp.unlink(missing_ok=True)
     return png_path

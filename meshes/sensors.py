@@ -27,13 +27,13 @@ from __future__ import annotations
 import json
 import math
 import os
-import tempfile
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import numpy as np
 
 from meshes.tool import ToolGeometry
+from thermo.atomic import atomic_write_json
 
 SENSOR_NAMES: tuple[str, ...] = ("S1", "S2", "S3", "S4")
 DEFAULT_EDGE_DISTANCES: tuple[float, ...] = (0.5e-3, 1.0e-3, 1.5e-3, 2.0e-3)
@@ -88,7 +88,7 @@ def sensors_path(mesh_path: str | os.PathLike) -> Path:
 def write_sensors(
     path: str | os.PathLike, sensors: Mapping[str, Sequence[float]], *, description: str = ""
 ) -> Path:
-    """Write the sensors JSON atomically (temporary file in the same folder, then rename)."""
+    """Write the sensors JSON atomically (:func:`thermo.atomic.atomic_write_json`)."""
     path = Path(path)
     doc = {
         "units": "m",
@@ -96,11 +96,7 @@ def write_sensors(
         or "Thin-film thermocouple points (paper 000 §3.1), 0.1 mm below the insert flank.",
         "sensors": {k: [float(c) for c in v] for k, v in sensors.items()},
     }
-    fd, tmp = tempfile.mkstemp(prefix=path.name, suffix=".tmp", dir=path.parent)
-    with os.fdopen(fd, "w") as fh:
-        json.dump(doc, fh, indent=2)
-    os.replace(tmp, path)
-    return path
+    return atomic_write_json(path, doc)
 
 
 def read_sensors(path: str | os.PathLike) -> dict[str, np.ndarray]:

@@ -16,9 +16,11 @@ Steps of :func:`run_case`, all before any file appears under the final output na
    ``summary.json`` (dofs, steps, timings, probe
    maxima, energy balance), ``probes.png`` and ``report.md`` linking them.
 
-Atomicity: everything is written into a hidden sibling folder ``.<name>.partial-<id>`` that is
-renamed to ``out_dir`` at the end (a previous ``out_dir`` is replaced only then); a failed run
-removes its partial folder. Under MPI every rank calls :func:`run_case`; rank 0 does file work.
+Atomicity: everything is written into the hidden sibling folder of
+:func:`thermo.atomic.staged_dir`, published as ``out_dir`` at the end (a previous ``out_dir`` is
+replaced only then); a failed run removes its staged folder. An ``out_dir`` that is an existing
+file is refused (:class:`thermo.atomic.OutputPathError`) before the mesh is built. Under MPI
+every rank calls :func:`run_case`; rank 0 does file work.
 
 A case with an ``unknown-*`` boundary is an inverse problem (paper 000 §2): a forward run would
 silently treat that group as insulated, so :func:`run_case` refuses it with a ``CaseError``.
@@ -27,7 +29,6 @@ silently treat that group as insulated, so :func:`run_case` refuses it with a ``
 from __future__ import annotations
 
 import json
-import os
 import shutil
 from pathlib import Path
 from typing import Any
@@ -37,8 +38,8 @@ import numpy as np
 from mpi4py import MPI
 
 from meshes.tagged import TaggedMesh
+from thermo.atomic import check_output_dir, staged_dir
 from thermo.case import Case, CaseError
-from thermo.outdir import partial_dir, publish_dir
 from thermo.problem import TemperatureBC
 
 #: Defaults of the verification builtins (metres, cells) when [mesh.params] leaves them out.
@@ -221,12 +222,6 @@ def _report(case: Case, summary: dict, files: dict) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _write_text(path: Path, text: str) -> None:
-    tmp = path.with_name(f".{path.name}.partial")
-    tmp.write_text(text, encoding="utf-8")
-    os.replace(tmp, path)
-
-
 def _copy_tables(case: Case, folder: Path, *, taken: set[str]) -> None:
     """Copy the tables a case reads beside its copy, at the same relative path, so that
     ``folder/case.toml`` runs again; tables outside the case folder keep their absolute path."""
@@ -238,6 +233,30 @@ def _copy_tables(case: Case, folder: Path, *, taken: set[str]) -> None:
         if str(rel) not in taken:
             (folder / rel).parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(path, folder / rel)
+
+
+def _write_extras(case: Case, result: Any, points: dict, tagged: TaggedMesh, tmp: Path) -> None:
+    """Add case copy, tables, probe plot, summary and report to the staged folder (rank 0).
+
+    Plain writes: the staged folder itself is published atomically by :func:`staged_dir`.
+    """
+    written = [Path(f).name for f in result.files]
+    fields = [n for n in written if n.endswith((".xdmf", ".bp"))]
+    files = {
+        "probes": "probes.csv",
+        "probe plot": "probes.png",
+        "field": fields[0] if fields else "",
+        "case": "case.toml",
+        "summary": "summary.json",
+        "snapshots": [n for n in written if n.endswith(".png")],
+    }
+    (tmp / "case.toml").write_text(case.text, encoding="utf-8")
+    taken = {*written, "probes.png", "summary.json", "report.md", "case.toml"}
+    _copy_tables(case, tmp, taken=taken)
+    _plot_probes(tmp / "probes.png", case, result)
+    summary = _summary(case, result, points, tagged, files)
+    (tmp / "summary.json").write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
+    (tmp / "report.md").write_text(_report(case, summary, files), encoding="utf-8")
 
 
 def run_case(
@@ -256,7 +275,9 @@ def run_case(
 
     Raises:
         CaseError: before solving, when the case does not fit the mesh.
+        OutputPathError: at once, when ``out_dir`` is an existing file (left untouched).
     """
+    out_dir = check_output_dir(Path(out_dir).resolve())
     if case.unknown_boundary is not None:
         group, kind = case.unknown_boundary
         raise CaseError(
@@ -269,13 +290,7 @@ def run_case(
 
     tagged = load_case_mesh(case, comm=comm)
     points = check_case_against_mesh(case, tagged)
-    out_dir = Path(out_dir).resolve()
-    tmp = None
-    if comm.rank == 0:
-        out_dir.parent.mkdir(parents=True, exist_ok=True)
-        tmp = partial_dir(out_dir)
-    tmp = Path(comm.bcast(str(tmp), root=0))
-    try:
+    with staged_dir(out_dir, comm=comm) as tmp:
         result = solve_transient(
             tagged,
             case.problem,
@@ -286,28 +301,5 @@ def run_case(
             progress=progress,
         )
         if comm.rank == 0:
-            written = [Path(f).name for f in result.files]
-            fields = [n for n in written if n.endswith((".xdmf", ".bp"))]
-            files = {
-                "probes": "probes.csv",
-                "probe plot": "probes.png",
-                "field": fields[0] if fields else "",
-                "case": "case.toml",
-                "summary": "summary.json",
-                "snapshots": [n for n in written if n.endswith(".png")],
-            }
-            _write_text(tmp / "case.toml", case.text)
-            _copy_tables(
-                case, tmp, taken={*written, "probes.png", "summary.json", "report.md", "case.toml"}
-            )
-            _plot_probes(tmp / "probes.png", case, result)
-            summary = _summary(case, result, points, tagged, files)
-            _write_text(tmp / "summary.json", json.dumps(summary, indent=2) + "\n")
-            _write_text(tmp / "report.md", _report(case, summary, files))
-            publish_dir(tmp, out_dir)
-    except BaseException:
-        if comm.rank == 0:
-            shutil.rmtree(tmp, ignore_errors=True)
-        raise
-    comm.barrier()
+            _write_extras(case, result, points, tagged, tmp)
     return result

@@ -11,7 +11,6 @@ import pytest
 from cases.cli import main
 from thermo.case import CaseError, parse_case
 from thermo.case_run import check_case_against_mesh, load_case_mesh
-from thermo.outdir import publish_dir
 
 #: A 20 × 4 × 4 mm WC–Co bar, 500 °C at x = 0, insulated elsewhere (unnamed faces).
 BAR = """\
@@ -187,15 +186,13 @@ fields = "vtx"
     assert abs(e["balance_rel"]) < 1e-8
 
 
-def test_publish_replaces_old_output_only_at_the_end(tmp_path: Path) -> None:
-    out, tmp = tmp_path / "out", tmp_path / ".out.partial-x"
+def test_rerun_replaces_old_output_only_at_the_end(tmp_path: Path) -> None:
+    out = tmp_path / "out"
     out.mkdir()
     (out / "old.txt").write_text("old", encoding="utf-8")
-    tmp.mkdir()
-    (tmp / "new.txt").write_text("new", encoding="utf-8")
-    publish_dir(tmp, out)
-    assert sorted(p.name for p in out.iterdir()) == ["new.txt"]
-    assert [p.name for p in tmp_path.iterdir()] == ["out"]
+    assert main(["simulate", str(_case(tmp_path)), "--out", str(out), "--quiet"]) == 0
+    assert not (out / "old.txt").exists() and (out / "summary.json").is_file()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["bar.toml", "out"]
 
 
 @pytest.mark.slow

@@ -28,6 +28,8 @@ import json
 import os
 import time
 
+from thermo.atomic import atomic_write_json
+
 #: factor A levels timed: the paper's Table 6 winners (shapes representative of the study)
 A_LEVELS = [
     ("none", "none", "none", "dense"),
@@ -73,7 +75,7 @@ def main(argv: list[str] | None = None) -> int:
     from surrogates.compensation.model import CompensationNet
     from surrogates.compensation.parallel import rank, world
     from surrogates.compensation.transfer import CONDITION_SETS, FREEZING, FineTuneConfig
-    from thermo.machine_tool import simulate_state
+    from thermo.machine.centre import simulate_state
 
     comm = world()
     root = rank(comm) == 0
@@ -158,8 +160,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"  goal 1440 runs <= 300 s: {'met' if wall <= 300 else 'NOT met'} ({wall:.0f} s)")
     print(json.dumps(result, indent=2))
     if args.json:
-        with open(args.json, "w") as f:
-            json.dump(result, f, indent=2)
+        atomic_write_json(args.json, result)
     return 0
 
 

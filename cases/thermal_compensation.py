@@ -4,7 +4,8 @@ structure screening -> A × B × C factorial -> Type II ANOVA -> recommended tra
     python -m cases.thermal_compensation --out results/compensation --quick
     mpirun -n 2 python -m cases.thermal_compensation --out results/compensation  # split
 
-Writes into ``--out`` (atomically: a temporary folder renamed at the end): ``data_*.csv``
+Writes into ``--out`` (atomically, :func:`thermo.atomic.staged_dir`: nothing changes there
+unless the whole run succeeds): ``data_*.csv``
 (the virtual measurements, same layout as real data read with ``--data-delivery/--data-aged``),
 ``mi_ranking.csv``, ``table5_pretrained.csv``, ``table6_screening.csv``, ``factorial.csv``,
 ``table7_anova.csv``, ``tables8_10_main_effects.csv``, ``table11_recommended.csv``, figures
@@ -17,12 +18,12 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import shutil
-import tempfile
 from pathlib import Path
 
 import pandas as pd
+
+from cases.exits import run_main
+from thermo.atomic import check_output_dir, staged_dir
 
 #: paper values, for the "paper" columns of the comparison tables only
 PAPER_TABLE5 = {
@@ -123,7 +124,7 @@ def _records(args, state: str, sampling: float):
     path = args.data_delivery if state == "delivery" else args.data_aged
     if path is not None:
         return read_records_csv(path)
-    from thermo.machine_tool import simulate_state
+    from thermo.machine.centre import simulate_state
 
     return simulate_state(state, sampling_interval_s=sampling, seed=args.seed)
 
@@ -186,19 +187,10 @@ def run(args: argparse.Namespace) -> Path | None:  # noqa: PLR0915 - one linear 
     root = rank(comm) == 0
     sampling = args.sampling or (300.0 if args.quick else 60.0)
     repeats = args.repeats or (2 if args.quick else 5)
-    if repeats < 2:
-        raise SystemExit(
-            f"--repeats {repeats}: the three-way ANOVA needs >= 2 repeats per cell "
-            "(a residual term); use --repeats 2 or more"
-        )
     screen_mode = args.screen or ("singles" if args.quick else "all")
     config = FineTuneConfig(epochs=args.epochs)
     out = Path(args.out)
-    tmp = None
-    if root:
-        out.parent.mkdir(parents=True, exist_ok=True)
-        tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
-    try:
+    with staged_dir(out, comm=comm) as tmp:
         prepared = _prepare(args, sampling, repeats, config, tmp) if root else None
         selected, aged_arrays, state, pre_rmse, pre_rmse_avg = bcast(prepared, comm)
         pre_model = CompensationNet(rngs=nnx.Rngs(0))
@@ -265,13 +257,6 @@ def run(args: argparse.Namespace) -> Path | None:  # noqa: PLR0915 - one linear 
             a_map=a_map, table=table, fac_timing=fac_timing, av=av, rec_rows=rec_rows,
             ranks=1 if comm is None else comm.Get_size(), plots=plots,
         )  # fmt: skip
-        if out.exists():
-            shutil.rmtree(out)
-        os.replace(tmp, out)
-    except BaseException:
-        if tmp is not None:
-            shutil.rmtree(tmp, ignore_errors=True)
-        raise
     return out
 
 
@@ -394,8 +379,25 @@ def _report(folder: Path, m: dict, screen, t5, t7, mains, t11) -> None:
     (folder / "report.md").write_text("\n".join(lines) + "\n")
 
 
+def _check_args(args: argparse.Namespace) -> None:
+    """Refuse bad options and unreadable data before any simulation or training."""
+    from surrogates.compensation.data import read_records_csv
+
+    repeats = args.repeats or (2 if args.quick else 5)
+    if repeats < 2:
+        raise ValueError(
+            f"--repeats {repeats}: the three-way ANOVA needs >= 2 repeats per cell "
+            "(a residual term); use --repeats 2 or more"
+        )
+    check_output_dir(args.out)
+    for path in (args.data_delivery, args.data_aged):
+        if path is not None:
+            read_records_csv(path)
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    _check_args(args)
     out = run(args)
     if out is not None:
         print(f"wrote {out}")
@@ -403,4 +405,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    raise SystemExit(run_main(main, "cases.thermal_compensation"))

@@ -15,13 +15,13 @@ front–rear differences, base points and their region means.
 
 from __future__ import annotations
 
-import os
-import tempfile
 from collections.abc import Mapping
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
+
+from thermo.atomic import atomic_path
 
 BASELINE_SAMPLES = 5
 TARGET = "dz_um"
@@ -109,18 +109,55 @@ def write_records_csv(records: Mapping[str, pd.DataFrame], path: str | Path) -> 
         [df.assign(condition=name) for name, df in records.items()], ignore_index=True
     )
     table = table[["condition", *[c for c in table.columns if c != "condition"]]]
-    fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
-    os.close(fd)
-    table.to_csv(tmp, index=False)
-    os.replace(tmp, path)
+    with atomic_path(path) as tmp:
+        table.to_csv(tmp, index=False)
     return path
+
+
+def check_columns(
+    table: pd.DataFrame, columns: list[str], path: str | Path, *, time_column: str | None = None,
+    group: str | None = None,
+) -> None:  # fmt: skip
+    """Raise a one-line ``ValueError`` naming ``path`` and the column unless every column of
+    ``columns`` exists, is numeric and finite, and ``time_column`` (if given) increases strictly
+    (within each value of the ``group`` column, when given). Rows are reported as CSV line
+    numbers (the header is line 1)."""
+    missing = [c for c in columns if c not in table.columns]
+    if missing:
+        raise ValueError(f"{path}: missing column(s) {missing}; the file has {list(table.columns)}")
+    for col in columns:
+        values = pd.to_numeric(table[col], errors="coerce").to_numpy(dtype=float)
+        bad = np.flatnonzero(~np.isfinite(values))
+        if bad.size:
+            raw = table[col].iloc[bad[0]]
+            raise ValueError(
+                f"{path}: column {col!r} has a value that is not a finite number ({raw!r}) "
+                f"on line {bad[0] + 2} ({bad.size} such rows); expected finite numbers"
+            )
+    if time_column is None:
+        return
+    t = table[time_column].to_numpy(dtype=float)
+    keys = [None] if group is None else list(pd.unique(table[group]))
+    for key in keys:
+        rows = np.arange(len(t)) if key is None else np.flatnonzero(table[group] == key)
+        step = np.diff(t[rows])
+        bad = np.flatnonzero(~(step > 0))
+        if bad.size:
+            where = "" if key is None else f" (condition {key!r})"
+            line = rows[bad[0] + 1] + 2
+            raise ValueError(
+                f"{path}: column {time_column!r} does not increase strictly on line {line}"
+                f"{where}: {t[rows[bad[0]]]:g} then {t[rows[bad[0] + 1]]:g} s; expected "
+                "strictly increasing times in seconds"
+            )
 
 
 def read_records_csv(path: str | Path) -> dict[str, pd.DataFrame]:
     """Read a long CSV (columns ``condition, time_s, <points...>, dz_um``) into records.
 
-    Raises ``ValueError`` naming the file and field when a required column is missing or a
-    value is not finite; the order of conditions is the order of first appearance.
+    Raises a one-line ``ValueError`` naming the file and the column when a required column is
+    missing, a value is not a finite number, or ``time_s`` does not increase strictly within a
+    condition; the order of conditions is the order of first appearance.
     """
     path = Path(path)
     table = pd.read_csv(path)
@@ -129,10 +166,12 @@ def read_records_csv(path: str | Path) -> dict[str, pd.DataFrame]:
             raise ValueError(
                 f"{path}: missing column {col!r} (expected condition,time_s,...,dz_um)"
             )
+    numeric = [c for c in table.columns if c != "condition"]
+    check_columns(table, numeric, path, time_column="time_s", group="condition")
     records = {}
     for name in pd.unique(table["condition"]):
         df = table[table["condition"] == name].drop(columns="condition").reset_index(drop=True)
-        numeric = [c for c in df.columns]
-        _check_record(str(name), df, numeric, str(path))
+        df = df.astype(float)
+        _check_record(str(name), df, list(df.columns), str(path))
         records[str(name)] = df
     return records

@@ -5,14 +5,6 @@ import json
 import pytest
 
 
-def test_single_repeat_is_refused_before_any_work(tmp_path):
-    from cases.thermal_compensation import main
-
-    with pytest.raises(SystemExit, match="needs >= 2 repeats"):
-        main(["--out", str(tmp_path / "tc"), "--quick", "--repeats", "1"])
-    assert not any(tmp_path.iterdir())  # nothing simulated, no temporary folder left
-
-
 @pytest.mark.slow
 def test_case_script_tiny_run(tmp_path):
     from cases.thermal_compensation import main

@@ -2,7 +2,7 @@ r"""Lumped thermal network of the virtual horizontal machining centre of paper 0
 
 No measurements of paper 001 are public, so this module produces them: temperatures at named
 measurement points and the tool-tip thermal drift in Z, for the delivery state (2021) and the aged
-state (2024), under the operating conditions of :mod:`thermo.machine_conditions`.
+state (2024), under the operating conditions of :mod:`thermo.machine.conditions`.
 
 Network (6 nodes, temperatures :math:`T\in\mathbb R^6` in °C): spindle ``S``, spindle coolant
 ``Cool`` (well mixed, so its temperature is the coolant-outlet temperature), column front wall
@@ -61,7 +61,7 @@ import pandas as pd
 from scipy.linalg import expm
 from scipy.optimize import least_squares
 
-from thermo.machine_conditions import (
+from thermo.machine.conditions import (
     REFERENCE_SPEED_RPM,
     OperatingCondition,
     conditions,

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 from pathlib import Path
 
 
@@ -51,21 +50,36 @@ def register(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
 
 
 def mesh(args: argparse.Namespace) -> int:
-    """Handler of ``millheat mesh``; returns 0 on success, 2 on bad input."""
-    from meshes.tool import ToolGeometry, size_factor_for_dofs
+    """Handler of ``millheat mesh``; returns 0 on success, 2 on bad input (one line on stderr)."""
+    from cases.exits import USER_ERRORS, report_user_error
 
     try:
-        params = {}
-        if args.params is not None:
-            params = json.loads(Path(args.params).read_text())
-            if not isinstance(params, dict):
-                raise ValueError(f"{args.params}: expected a JSON object of ToolGeometry fields")
-        size = args.size if args.dofs is None else size_factor_for_dofs(args.dofs)
-        params.setdefault("size_factor", size)
+        return _mesh(args)
+    except USER_ERRORS as err:
+        return report_user_error("millheat mesh", err)
+
+
+def _mesh(args: argparse.Namespace) -> int:
+    from meshes.tool import ToolGeometry, size_factor_for_dofs
+    from thermo.atomic import OutputPathError
+
+    for flag, target in (("--out", args.out), ("--png", args.png)):
+        if target is not None and Path(target).is_dir():
+            raise OutputPathError(f"{flag} {target}: is a folder; expected a file path")
+    params = {}
+    if args.params is not None:
+        try:
+            params = json.loads(Path(args.params).read_text(encoding="utf-8"))
+        except json.JSONDecodeError as err:
+            raise ValueError(f"{args.params}: not JSON ({err}); expected a JSON object") from err
+        if not isinstance(params, dict):
+            raise ValueError(f"{args.params}: expected a JSON object of ToolGeometry fields")
+    size = args.size if args.dofs is None else size_factor_for_dofs(args.dofs)
+    params.setdefault("size_factor", size)
+    try:
         geometry = ToolGeometry.from_mapping(params, source=str(args.params or "--size"))
-    except (OSError, ValueError, KeyError) as err:
-        print(f"millheat mesh: error: {err}", file=sys.stderr)
-        return 2
+    except KeyError as err:  # unknown fields: a user error, reported like the ValueErrors
+        raise ValueError(str(err).strip("'\"")) from err
     from mpi4py import MPI
 
     from meshes.io import load_mesh, save_tool_mesh

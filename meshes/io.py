@@ -32,7 +32,7 @@ from meshes.convert import convert_mesh, export_mesh, groups_path
 from meshes.sensors import read_sensors, sensor_points, sensors_path, write_sensors
 from meshes.tagged import TaggedMesh
 from meshes.tool import ToolGeometry, build_tool_model, gmsh_session
-from thermo.atomic import atomic_path
+from thermo.atomic import OutputPathError, atomic_path
 
 __all__ = [
     "convert_mesh",
@@ -49,7 +49,18 @@ def _world(comm: Any) -> Any:
     return comm or MPI.COMM_WORLD
 
 
-_ERRORS = {e.__name__: e for e in (FileNotFoundError, ValueError, KeyError, RuntimeError)}
+_ERRORS = {
+    e.__name__: e
+    for e in (
+        FileNotFoundError,
+        PermissionError,
+        OSError,
+        OutputPathError,
+        ValueError,
+        KeyError,
+        RuntimeError,
+    )
+}
 
 
 def _bcast_error(comm: Any, error: Exception | None) -> None:
@@ -108,6 +119,8 @@ def save_tool_mesh(
         raise ValueError(f"{path}: the tool mesh is written as Gmsh .msh; got {path.suffix!r}")
     if not path.parent.is_dir():
         raise FileNotFoundError(f"{path}: folder {path.parent} does not exist")
+    if path.is_dir():
+        raise OutputPathError(f"{path}: is a folder; expected a .msh file path")
     error = None
     if comm.rank == 0:
         try:
@@ -121,6 +134,8 @@ def save_tool_mesh(
                     description="Thin-film thermocouple points S1..S4 (paper 000 §3.1) on the "
                     "flank of insert 0, 0.1 mm below the surface; see meshes/sensors.py.",
                 )
+        except OSError as err:  # cannot write there: the user's to fix, reported as such
+            error = err if str(path) in str(err) else type(err)(f"{path}: {err}")
         except Exception as err:
             error = RuntimeError(f"{path}: could not build/write the tool mesh: {err}")
     _bcast_error(comm, error)

@@ -195,6 +195,25 @@ def test_rerun_replaces_old_output_only_at_the_end(tmp_path: Path) -> None:
     assert sorted(p.name for p in tmp_path.iterdir()) == ["bar.toml", "out"]
 
 
+def test_out_onto_a_file_is_refused_and_the_file_untouched(
+    tmp_path: Path, capsys: pytest.CaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import thermo.case_run
+
+    def no_mesh(*args, **kwargs):
+        raise AssertionError("the mesh must not be built for a bad --out")
+
+    monkeypatch.setattr(thermo.case_run, "load_case_mesh", no_mesh)
+    target = tmp_path / "results.txt"
+    target.write_bytes(b"the user's own file\n")
+    assert main(["simulate", str(_case(tmp_path)), "--out", str(target), "--quiet"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and err.startswith("millheat simulate: error: "), err
+    assert str(target) in err and "is a file" in err
+    assert target.read_bytes() == b"the user's own file\n"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["bar.toml", "results.txt"]
+
+
 @pytest.mark.slow
 def test_forward_demo_quick(tmp_path: Path) -> None:
     from cases.forward_demo import main as demo

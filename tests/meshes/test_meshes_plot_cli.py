@@ -60,3 +60,14 @@ def test_cli_mesh_dofs_target(tmp_path, capsys):
     text = capsys.readouterr().out
     nodes = int(text.split("tetrahedra, ")[1].split(" nodes")[0])
     assert nodes == pytest.approx(2000, rel=0.15), text
+
+
+def test_cli_mesh_out_or_png_a_folder_exit_2(tmp_path, capsys):
+    folder = tmp_path / "taken"
+    folder.mkdir()
+    assert _run_cli(["mesh", "--out", str(folder)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and err.startswith("millheat mesh: error: --out "), err
+    assert _run_cli(["mesh", "--out", str(tmp_path / "t.msh"), "--png", str(folder)]) == 2
+    assert "--png" in capsys.readouterr().err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["taken"] and not any(folder.iterdir())

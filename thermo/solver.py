@@ -43,13 +43,20 @@ A- but not L-stable: with such a jump (or any data incompatible with T0) its sti
 slowly and oscillate near the boundary, so prefer backward Euler there, or start CN from a history
 that begins at T0 (as the verification tests do for the convergence orders).
 With contact conductance, K also holds the interface term of :mod:`thermo.contact`.
+
+Structure: stepping is apart from output. :class:`LinearStepper` (this module; constant
+properties) and :class:`thermo.nonlinear.NonlinearStepper` (any property a table of temperature:
+Newton per step) are iterables of ``(step, t, functions)``; probes, field series, snapshots, the
+progress bar, ``on_step`` and the energy accounting are observers of that loop
+(:mod:`thermo.output`), attached by :func:`solve_transient`. A user loop can iterate a stepper
+directly, as scikit-fem's ``evolve``.
 """
 
 from __future__ import annotations
 
 import itertools
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -59,12 +66,29 @@ from dolfinx import fem
 from petsc4py import PETSc
 
 from meshes.tagged import TaggedMesh
-from thermo.contact import DiscreteSystem, build_contact_system, build_system, check_groups
-from thermo.output import FieldFormat, FieldWriter, write_probes_csv
+from thermo.contact import (
+    DiscreteSystem,
+    build_contact_system,
+    build_system,
+    check_groups,
+    discretise,
+    probe_evaluator,
+)
+from thermo.output import (
+    Callback,
+    FieldFormat,
+    FieldSeries,
+    FieldWriter,
+    ProbeRecorder,
+    ProgressBar,
+    Snapshots,
+    StepObserver,
+    write_probes_csv,
+)
 from thermo.probes import Probes
 from thermo.problem import HeatProblem
 
-__all__ = ["TransientResult", "solve_transient"]
+__all__ = ["LinearStepper", "TransientResult", "make_ksp", "solve_transient"]
 
 _PREFIX_COUNTER = itertools.count()
 
@@ -80,7 +104,9 @@ class TransientResult:
             ``lost_J`` (convection) and ``balance_rel`` = (in − stored − lost) / max(|in|,
             |stored|).
         timings: ``setup_s``, ``assembly_s``, ``pc_setup_s``, ``steps_s``, ``ksp_s``,
-            ``per_step_s``, ``ksp_per_step_s``, ``n_steps``, ``n_dofs``, ``ksp_iterations``.
+            ``per_step_s``, ``ksp_per_step_s``, ``n_steps``, ``n_dofs``, ``ksp_iterations``;
+            the nonlinear solver adds ``newton_iterations``, ``jacobian_assemblies``,
+            ``pc_setups``, ``residual_s`` and ``jacobian_s``.
         final: temperature at t_end (``dolfinx.fem.Function``; with contact conductance a list
             of one function per volume group).
         files: output files written (empty without ``out_dir``).
@@ -94,23 +120,30 @@ class TransientResult:
     files: list[Path] = field(default_factory=list)
 
 
-def _make_ksp(
-    system: DiscreteSystem, problem: HeatProblem, petsc_options: Mapping[str, object] | None
+def make_ksp(
+    A: PETSc.Mat,
+    problem: HeatProblem,
+    petsc_options: Mapping[str, object] | None,
+    *,
+    krylov: str = "cg",
 ) -> PETSc.KSP:
-    """One KSP for all steps: CG + GAMG (rtol from the problem) or MUMPS LU, plus user options."""
-    comm = system.A.getComm()
-    ksp = PETSc.KSP().create(comm)
+    """One KSP for all steps: ``krylov`` + GAMG (rtol from the problem) or MUMPS LU, plus options.
+
+    ``krylov`` is "cg" for the symmetric linear system and "gmres" for the non-symmetric Newton
+    Jacobian of :mod:`thermo.nonlinear`.
+    """
+    ksp = PETSc.KSP().create(A.getComm())
     prefix = f"millheat_heat_{next(_PREFIX_COUNTER)}_"
     ksp.setOptionsPrefix(prefix)
-    ksp.setOperators(system.A)
+    ksp.setOperators(A)
     if problem.linear_solver == "mumps":
         ksp.setType("preonly")
         ksp.getPC().setType("lu")
         ksp.getPC().setFactorSolverType("mumps")
     else:
-        ksp.setType("cg")
+        ksp.setType(krylov)
         ksp.getPC().setType("gamg")
-        ksp.setInitialGuessNonzero(True)
+        ksp.setInitialGuessNonzero(krylov == "cg")
         ksp.setTolerances(rtol=problem.rtol, atol=0.0, max_it=2000)
     opts = PETSc.Options()
     for key, value in (petsc_options or {}).items():
@@ -131,36 +164,68 @@ def _snapshot_steps(times: np.ndarray, snapshot_times: Sequence[float], dt: floa
     return steps
 
 
-def _energy(system: DiscreteSystem, *, x0, s1, dt, theta, load_weights, t_end) -> dict:
-    """Energy terms (J) from the running sum s1 = Σ_{n≥1} T^n (see module docstring)."""
-    x_n = system.x
-    s_theta = s1.copy()  # Σ_n T^{n,θ} = θ S1 + (1−θ) S0, S0 = S1 − T^N + T^0
-    s_theta.axpy(-(1.0 - theta), x_n)
-    s_theta.axpy(1.0 - theta, x0)
-    diff = x_n.copy()
-    diff.axpy(-1.0, x0)
-    stored_vec = system.M.createVecLeft()
-    system.M.mult(diff, stored_vec)
-    kx = system.K.createVecLeft()
-    system.K.mult(s_theta, kx)
-    # forcing Σ_n f^{n,θ} Δt
-    forcing = system.M.createVecLeft()
-    forcing.set(0.0)
-    flux_in = 0.0
-    for (_h, vec), w in zip(system.loads, load_weights, strict=True):
-        forcing.axpy(dt * w, vec)
-        flux_in += dt * w * vec.sum()
-    conv_in = 0.0
-    if system.const_load is not None:
-        forcing.axpy(t_end, system.const_load)
-        conv_in = t_end * system.const_load.sum()
-    stored = stored_vec.sum()
-    lost = dt * kx.sum() - conv_in  # 1ᵀK_cond = 0, so 1ᵀK = 1ᵀH (convection only)
-    residual = stored_vec.copy()
-    residual.axpy(dt, kx)
-    residual.axpy(-1.0, forcing)
-    local = sum(float(residual.array_r[rows].sum()) for _h, rows, _l in system.dirichlet)
-    reaction = system.A.getComm().tompi4py().allreduce(local)
+class LinearEnergy(StepObserver):
+    """Energy accounting of the linear θ-method (module docstring), as an observer.
+
+    Keeps the running sum S1 = Σ_{n≥1} T^n and the θ-weights Σ_n q^{n,θ} of the flux loads;
+    :meth:`result` forms the energy terms (J) at the end.
+    """
+
+    def __init__(self, system: DiscreteSystem, *, theta: float, dt: float) -> None:
+        self._system, self._theta, self._dt = system, theta, dt
+        self._x0 = system.x.copy()
+        self._s1 = system.x.duplicate()
+        self._s1.set(0.0)
+        self._q_prev = [h(0.0) for h, _ in system.loads]
+        self._weights = [0.0] * len(system.loads)
+        self._t = 0.0
+
+    def __call__(self, step: int, t: float, functions: list[fem.Function]) -> None:
+        if step == 0:
+            return
+        theta = self._theta
+        for i, (history, _vec) in enumerate(self._system.loads):
+            q = history(t)
+            self._weights[i] += theta * q + (1.0 - theta) * self._q_prev[i]
+            self._q_prev[i] = q
+        self._s1.axpy(1.0, self._system.x)
+        self._t = t
+
+    def result(self) -> dict[str, float]:
+        """Energy terms (J) from S1 (see the module docstring)."""
+        system, theta, dt = self._system, self._theta, self._dt
+        x_n, x0 = system.x, self._x0
+        s_theta = self._s1.copy()  # Σ_n T^{n,θ} = θ S1 + (1−θ) S0, S0 = S1 − T^N + T^0
+        s_theta.axpy(-(1.0 - theta), x_n)
+        s_theta.axpy(1.0 - theta, x0)
+        diff = x_n.copy()
+        diff.axpy(-1.0, x0)
+        stored_vec = system.M.createVecLeft()
+        system.M.mult(diff, stored_vec)
+        kx = system.K.createVecLeft()
+        system.K.mult(s_theta, kx)
+        forcing = system.M.createVecLeft()  # Σ_n f^{n,θ} Δt
+        forcing.set(0.0)
+        flux_in = 0.0
+        for (_h, vec), w in zip(system.loads, self._weights, strict=True):
+            forcing.axpy(dt * w, vec)
+            flux_in += dt * w * vec.sum()
+        conv_in = 0.0
+        if system.const_load is not None:
+            forcing.axpy(self._t, system.const_load)
+            conv_in = self._t * system.const_load.sum()
+        stored = stored_vec.sum()
+        lost = dt * kx.sum() - conv_in  # 1ᵀK_cond = 0, so 1ᵀK = 1ᵀH (convection only)
+        residual = stored_vec.copy()
+        residual.axpy(dt, kx)
+        residual.axpy(-1.0, forcing)
+        local = sum(float(residual.array_r[rows].sum()) for _h, rows, _l in system.dirichlet)
+        reaction = system.A.getComm().tompi4py().allreduce(local)
+        return energy_terms(flux_in=flux_in, reaction=reaction, stored=stored, lost=lost)
+
+
+def energy_terms(*, flux_in: float, reaction: float, stored: float, lost: float) -> dict:
+    """The energy dictionary of :class:`TransientResult` from its four terms (J)."""
     heat_in = flux_in + reaction
     scale = max(abs(heat_in), abs(stored), 1e-300)
     return {
@@ -171,6 +236,140 @@ def _energy(system: DiscreteSystem, *, x0, s1, dt, theta, load_weights, t_end) -
         "lost_J": lost,
         "balance_rel": (heat_in - stored - lost) / scale,
     }
+
+
+class LinearStepper:
+    """The constant-property θ-method loop on a :class:`DiscreteSystem` (module docstring).
+
+    Iterating yields ``(step, t, functions)`` for step 0 (the initial state) and after every
+    solve; ``functions`` hold T at ``t``. One KSP with its preconditioner set up once.
+
+    Args:
+        system: the assembled system (:func:`thermo.contact.build_system` or the contact one).
+        problem: supplies the time stepping and the linear solver.
+        petsc_options: extra KSP options (without prefix).
+        source: mesh description for error messages.
+    """
+
+    def __init__(
+        self,
+        system: DiscreteSystem,
+        problem: HeatProblem,
+        *,
+        petsc_options: Mapping[str, object] | None = None,
+        source: str = "<mesh>",
+    ) -> None:
+        self.system, self.problem, self.source = system, problem, source
+        self.functions = system.functions
+        self.ksp = make_ksp(system.A, problem, petsc_options)
+        t_pc = time.perf_counter()
+        self.ksp.setUp()
+        self.pc_setup_s = time.perf_counter() - t_pc
+        self.ksp_s, self.iterations = 0.0, 0
+        self._rhs = system.A.createVecLeft()
+
+    def energy_observer(self) -> LinearEnergy:
+        """The energy accounting of this scheme, to attach as an observer."""
+        ts = self.problem.time
+        return LinearEnergy(self.system, theta=ts.theta, dt=ts.dt)
+
+    def _rhs_at(self, t: float, q_prev: list[float]) -> PETSc.Vec:
+        """B Tⁿ + Δt f^{n,θ} − Σ g lifting, Dirichlet rows set to g(t)."""
+        system, rhs = self.system, self._rhs
+        theta, dt = self.problem.time.theta, self.problem.time.dt
+        system.B.mult(system.x, rhs)
+        for i, (history, vec) in enumerate(system.loads):
+            q = history(t)
+            rhs.axpy(dt * (theta * q + (1.0 - theta) * q_prev[i]), vec)
+            q_prev[i] = q
+        if system.const_load is not None:
+            rhs.axpy(dt, system.const_load)
+        g_now = [history(t) for history, _, _ in system.dirichlet]
+        for g, (_h, _rows, lift) in zip(g_now, system.dirichlet, strict=True):
+            rhs.axpy(-g, lift)
+        if system.dirichlet:
+            arr = rhs.getArray()
+            for g, (_h, rows, _l) in zip(g_now, system.dirichlet, strict=True):
+                arr[rows] = g
+        return rhs
+
+    def _solve(self, rhs: PETSc.Vec, n: int, t: float) -> None:
+        ksp = self.ksp
+        t_k = time.perf_counter()
+        ksp.solve(rhs, self.system.x)
+        self.ksp_s += time.perf_counter() - t_k
+        reason = ksp.getConvergedReason()
+        if reason < 0:
+            raise RuntimeError(
+                f"{self.source}: linear solve did not converge at step {n} (t = {t:g} s): "
+                f"PETSc KSPConvergedReason {reason}, {ksp.getIterationNumber()} iterations, "
+                f"residual norm {ksp.getResidualNorm():.3e}"
+            )
+        self.iterations += ksp.getIterationNumber()
+        self.system.sync()
+
+    def __iter__(self) -> Iterator[tuple[int, float, list[fem.Function]]]:
+        times = self.problem.time.times
+        q_prev = [h(0.0) for h, _ in self.system.loads]
+        yield 0, 0.0, self.functions
+        for n in range(1, len(times)):
+            t = float(times[n])
+            self._solve(self._rhs_at(t, q_prev), n, t)
+            yield n, t, self.functions
+
+    def timings(self) -> dict[str, float]:
+        """Assembly, preconditioner and KSP figures (the loop's own time is the caller's)."""
+        return {
+            "assembly_s": self.system.assembly_s,
+            "pc_setup_s": self.pc_setup_s,
+            "ksp_s": self.ksp_s,
+            "n_dofs": self.system.n_dofs,
+            "ksp_iterations": self.iterations,
+        }
+
+    def destroy(self) -> None:
+        """Free the KSP."""
+        self.ksp.destroy()
+
+
+def _stepper(tagged: TaggedMesh, problem: HeatProblem, probes, petsc_options):
+    """The stepper for ``problem`` (linear or Newton) and its probe names and evaluator."""
+    if problem.is_nonlinear:
+        from thermo.nonlinear import NonlinearStepper
+
+        disc = discretise(tagged, problem)
+        names, evaluate = probe_evaluator(tagged, disc, probes)
+        stepper = NonlinearStepper(disc, problem, petsc_options=petsc_options, source=tagged.source)
+        return stepper, names, evaluate
+    if problem.contact:
+        system, evaluate = build_contact_system(tagged, problem, probes=probes)
+        names = list(probes)
+    else:
+        system = build_system(tagged, problem)
+        prb = Probes(msh=tagged.mesh, points=probes, source=tagged.source)
+        names, T = prb.names, system.functions[0]
+
+        def evaluate() -> np.ndarray:
+            return prb.evaluate(T)
+
+    stepper = LinearStepper(system, problem, petsc_options=petsc_options, source=tagged.source)
+    return stepper, names, evaluate
+
+
+def _output_observers(
+    stepper, *, out_dir, fields, field_every, snap_steps, n_steps
+) -> tuple[list[StepObserver], StepObserver | None, StepObserver | None]:
+    if out_dir is None:
+        return [], None, None
+    comm = stepper.functions[0].function_space.mesh.comm
+    out_dir = Path(out_dir)
+    if comm.rank == 0:
+        out_dir.mkdir(parents=True, exist_ok=True)
+    comm.barrier()
+    writer = FieldWriter(out_dir=out_dir, functions=stepper.functions, fmt=fields)
+    series = FieldSeries(writer, every=field_every, last_step=n_steps)
+    snaps = Snapshots(snap_steps, out_dir=out_dir, comm=comm)
+    return [series, snaps], series, snaps
 
 
 def solve_transient(
@@ -185,15 +384,20 @@ def solve_transient(
     progress: bool = False,
     field_every: int = 1,
     petsc_options: Mapping[str, object] | None = None,
+    observers: Sequence[StepObserver] = (),
 ) -> TransientResult:
     """Solve ``problem`` on ``tagged`` from t = 0 to ``problem.time.t_end``.
+
+    Constant materials take the linear path (:class:`LinearStepper`); any temperature-dependent
+    property selects Newton per step (:class:`thermo.nonlinear.NonlinearStepper`).
 
     Args:
         tagged: mesh with named volume/facet groups.
         problem: materials per volume group, boundary conditions per facet group, contact,
             time stepping and linear solver.
         probes: name → point (m); values in ``result.probes`` (°C).
-        out_dir: when given, writes ``probes.csv``, the field series and snapshot PNGs there.
+        out_dir: when given, writes ``probes.csv``, the field series and snapshot PNGs there
+            (in place: stage the folder with :func:`thermo.atomic.staged_dir`).
         fields: ``"xdmf"`` (T.xdmf/T.h5), ``"vtx"`` (T.bp) or ``"none"``.
         snapshot_times: times (s) of PyVista PNG snapshots (needs ``out_dir``), nearest step.
         on_step: called as ``on_step(step, t, T)`` after every step and for step 0 (``T`` is
@@ -201,14 +405,14 @@ def solve_transient(
         progress: show a tqdm bar on rank 0.
         field_every: write the field series every this many steps (and the last step).
         petsc_options: extra PETSc options for the KSP (without prefix), e.g. ``{"ksp_max_it": 5}``.
+        observers: further :class:`thermo.output.StepObserver` objects, called after the
+            built-in ones; the files their ``close()`` returns are added to ``result.files``.
 
     Raises:
         KeyError: mesh groups and problem disagree (names the mesh source and the groups).
         ValueError: probe outside the mesh, snapshot outside the run, bad ``fields``.
-        RuntimeError: the linear solver did not converge (step, time and PETSc reason).
+        RuntimeError: the linear (or Newton) solver did not converge (step, time and reason).
     """
-    from thermo import render  # PyVista is loaded only when snapshots are requested
-
     t_setup = time.perf_counter()
     if fields not in ("xdmf", "vtx", "none"):
         raise ValueError(f"fields must be 'xdmf', 'vtx' or 'none', got {fields!r}")
@@ -218,120 +422,52 @@ def solve_transient(
     ts = problem.time
     times = ts.times
     snap_steps = _snapshot_steps(times, snapshot_times, ts.dt)
-    if problem.contact:
-        system, evaluate = build_contact_system(tagged, problem, probes=probes or {})
-        names = list(probes or {})
-    else:
-        system = build_system(tagged, problem)
-        prb = Probes(msh=tagged.mesh, points=probes or {}, source=tagged.source)
-        names = prb.names
-        T = system.functions[0]
-
-        def evaluate() -> np.ndarray:
-            return prb.evaluate(T)
-
-    ksp = _make_ksp(system, problem, petsc_options)
-    t_pc = time.perf_counter()
-    ksp.setUp()
-    pc_setup_s = time.perf_counter() - t_pc
-    comm = system.A.getComm().tompi4py()
-    writer = None
-    if out_dir is not None:
-        out_dir = Path(out_dir)
-        if comm.rank == 0:
-            out_dir.mkdir(parents=True, exist_ok=True)
-        comm.barrier()
-        writer = FieldWriter(out_dir=out_dir, functions=system.functions, fmt=fields)
-    captures = []
-
-    def record(n: int, t: float) -> None:
-        values[n] = evaluate()
-        if writer is not None and (n % field_every == 0 or n == ts.n_steps):
-            writer.write(t)
-        if out_dir is not None and n in snap_steps:
-            captures.append((t, render.capture(system.functions)))
-        if on_step is not None:
-            on_step(n, t, system.functions[0] if len(system.functions) == 1 else system.functions)
-
-    values = np.zeros((ts.n_steps + 1, len(names)))
-    x0 = system.x.copy()
-    s1 = system.x.duplicate()
-    s1.set(0.0)
-    rhs = system.A.createVecLeft()
-    theta, dt = ts.theta, ts.dt
-    q_prev = [h(0.0) for h, _ in system.loads]
-    weights = [0.0] * len(system.loads)
-    setup_s = time.perf_counter() - t_setup
-    record(0, 0.0)
-    ksp_s, iterations = 0.0, 0
-    bar = None
-    if progress and comm.rank == 0:
-        from tqdm import tqdm
-
-        bar = tqdm(total=ts.n_steps, desc="heat", unit="step")
-    t_loop = time.perf_counter()
-    for n in range(1, ts.n_steps + 1):
-        t = float(times[n])
-        system.B.mult(system.x, rhs)
-        for i, (history, vec) in enumerate(system.loads):
-            q = history(t)
-            w = theta * q + (1.0 - theta) * q_prev[i]
-            rhs.axpy(dt * w, vec)
-            weights[i] += w
-            q_prev[i] = q
-        if system.const_load is not None:
-            rhs.axpy(dt, system.const_load)
-        g_now = [history(t) for history, _, _ in system.dirichlet]
-        for g, (_h, _rows, lift) in zip(g_now, system.dirichlet, strict=True):
-            rhs.axpy(-g, lift)
-        if system.dirichlet:
-            arr = rhs.getArray()
-            for g, (_h, rows, _l) in zip(g_now, system.dirichlet, strict=True):
-                arr[rows] = g
-        t_k = time.perf_counter()
-        ksp.solve(rhs, system.x)
-        ksp_s += time.perf_counter() - t_k
-        reason = ksp.getConvergedReason()
-        if reason < 0:
-            raise RuntimeError(
-                f"{tagged.source}: linear solve did not converge at step {n} (t = {t:g} s): "
-                f"PETSc KSPConvergedReason {reason}, {ksp.getIterationNumber()} iterations, "
-                f"residual norm {ksp.getResidualNorm():.3e}"
-            )
-        iterations += ksp.getIterationNumber()
-        system.sync()
-        s1.axpy(1.0, system.x)
-        record(n, t)
-        if bar is not None:
-            bar.update(1)
-    steps_s = time.perf_counter() - t_loop
-    if bar is not None:
-        bar.close()
-    energy = _energy(
-        system, x0=x0, s1=s1, dt=dt, theta=theta, load_weights=weights, t_end=float(times[-1])
+    stepper, names, evaluate = _stepper(tagged, problem, probes or {}, petsc_options)
+    comm = stepper.functions[0].function_space.mesh.comm
+    recorder = ProbeRecorder(names, evaluate, ts.n_steps)
+    energy = stepper.energy_observer()
+    outputs, series, snaps = _output_observers(
+        stepper,
+        out_dir=out_dir,
+        fields=fields,
+        field_every=field_every,
+        snap_steps=snap_steps,
+        n_steps=ts.n_steps,
     )
-    result_probes = {name: values[:, i].copy() for i, name in enumerate(names)}
+    watchers: list[StepObserver] = [energy, recorder, *outputs]
+    if on_step is not None:
+        watchers.append(Callback(on_step))
+    watchers.extend(observers)
+    if progress:
+        watchers.append(ProgressBar(ts.n_steps, comm=comm))
+    setup_s = time.perf_counter() - t_setup
+    t_loop = None
+    for n, t, functions in stepper:
+        if t_loop is None:
+            t_loop = time.perf_counter()
+        for watch in watchers:
+            watch(n, t, functions)
+    steps_s = time.perf_counter() - t_loop
+    result_probes = recorder.probes()
     files: list[Path] = []
     if out_dir is not None:
-        files.append(write_probes_csv(out_dir / "probes.csv", times=times, probes=result_probes))
-        files.extend(writer.close())
-        if captures:
-            files.extend(render.render_snapshots(captures, out_dir=out_dir, comm=comm))
-    ksp.destroy()
+        files.append(
+            write_probes_csv(Path(out_dir) / "probes.csv", times=times, probes=result_probes)
+        )
+    for watch in watchers:
+        files.extend(watch.close())
+    stepper.destroy()
     n_steps = ts.n_steps
-    timings = {
-        "setup_s": setup_s,
-        "assembly_s": system.assembly_s,
-        "pc_setup_s": pc_setup_s,
-        "steps_s": steps_s,
-        "ksp_s": ksp_s,
-        "per_step_s": steps_s / n_steps,
-        "ksp_per_step_s": ksp_s / n_steps,
-        "n_steps": n_steps,
-        "n_dofs": system.n_dofs,
-        "ksp_iterations": iterations,
-    }
-    final = system.functions[0] if len(system.functions) == 1 else system.functions
+    timings = {"setup_s": setup_s, **stepper.timings(), "steps_s": steps_s}
+    timings.update(
+        per_step_s=steps_s / n_steps, ksp_per_step_s=timings["ksp_s"] / n_steps, n_steps=n_steps
+    )
+    final = stepper.functions[0] if len(stepper.functions) == 1 else stepper.functions
     return TransientResult(
-        times=times, probes=result_probes, energy=energy, timings=timings, final=final, files=files
+        times=times,
+        probes=result_probes,
+        energy=energy.result(),
+        timings=timings,
+        final=final,
+        files=files,
     )

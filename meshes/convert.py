@@ -24,11 +24,17 @@ import numpy as np
 
 from meshes.sensors import sensors_path, write_sensors
 from meshes.tagged import TaggedMesh
+from meshes.units import MAX_SPAN_M, check_span, unit_scale
 from thermo.atomic import atomic_path, atomic_write_json
 
 _FACES_OF = {"tetra": ((1, 2, 3), (0, 2, 3), (0, 1, 3), (0, 1, 2))}
 _FACET_TYPE = {"tetra": "triangle"}
 _AUTO_ARRAYS = ("region", "gmsh:physical")
+#: meshio's names of 3D cells; any but linear "tetra" is refused by :func:`convert_mesh`.
+_SOLID_TYPES = frozenset(
+    ("tetra", "tetra10", "hexahedron", "hexahedron20", "hexahedron27", "wedge", "wedge15",
+     "pyramid", "pyramid13")
+)  # fmt: skip
 
 
 def groups_path(mesh_path: str | os.PathLike) -> Path:
@@ -182,6 +188,8 @@ def convert_mesh(
     region_array: str | None = None,
     region_names: Mapping[int, str] | None = None,
     default_volume: str = "domain",
+    unit: str = "m",
+    max_span: float = MAX_SPAN_M,
 ) -> Path:
     """Convert a user's tetrahedral mesh (any meshio format) into a named-group Gmsh ``.msh``.
 
@@ -193,8 +201,13 @@ def convert_mesh(
     groups come from element sets on triangles (else ``region_array`` on triangles) and node sets
     (``*NSET``): a boundary or interface facet belongs to a node set when its three vertices do.
 
+    ``unit`` (``"m"`` or ``"mm"``) is the length unit of ``src``'s coordinates; the output is in
+    metres. A size implausible for ``unit`` (:func:`meshes.units.span_problem`: above
+    ``max_span`` m, or below 0.5 mm for a mm mesh) raises :class:`meshes.units.MeshUnitError`.
+
     Raises ``ValueError`` naming ``src`` on unreadable input, no/mixed tetrahedra, cells in no or
-    two volume groups, facets in two groups; ``KeyError`` for an absent ``region_array``.
+    two volume groups, facets in two groups, a size that does not fit ``unit``; ``KeyError`` for
+    an absent ``region_array``.
     """
     import meshio
 
@@ -207,10 +220,18 @@ def convert_mesh(
         mesh = meshio.read(src)
     except Exception as err:
         raise ValueError(f"{src}: meshio cannot read this file ({err})") from err
+    scale = unit_scale(unit, source=str(src))
     blocks = [b for b, c in enumerate(mesh.cells) if c.type in _FACES_OF]
-    if len(blocks) != 1:
+    solid = sorted({c.type for c in mesh.cells if c.type in _SOLID_TYPES and c.type != "tetra"})
+    if len(blocks) != 1 or solid:
         types = sorted({c.type for c in mesh.cells})
-        raise ValueError(f"{src}: expected exactly one block of linear tetrahedra, found {types}")
+        raise ValueError(
+            f"{src}: has cell blocks {types}; millheat supports exactly one block of linear "
+            "tetrahedra (4-node 'tetra') as the 3D cells (re-mesh with first-order tetrahedra)"
+        )
+    points = np.asarray(mesh.points, dtype=float)[:, :3] * scale
+    span = float(np.max(np.ptp(points, axis=0))) if len(points) else 0.0
+    check_span(span, unit, source=str(src), max_span=max_span)
     block = blocks[0]
     cells = np.asarray(mesh.cells[block].data, dtype=np.int64)
     explicit = region_array is not None
@@ -248,7 +269,7 @@ def convert_mesh(
     field_data = {n: np.array([t, 3]) for n, t in vtags.items()}
     field_data.update({n: np.array([t, 2]) for n, t in ftags.items()})
     out = meshio.Mesh(
-        np.asarray(mesh.points, dtype=float)[:, :3],
+        points,
         out_cells,
         cell_data={"gmsh:physical": data, "gmsh:geometrical": data},
         field_data=field_data,

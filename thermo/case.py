@@ -3,6 +3,7 @@
 A case file (stdlib :mod:`tomllib`) describes one run of paper 000 eq. (9) on a tagged mesh::
 
     [mesh]            file = "x.msh" | builtin = "insert-shank-bolt" | "box" | "bar" | "two-blocks"
+                      unit = "m" | "mm" (file only; default "m"), max_span [m] (default 2)
     [mesh.params]     keyword arguments of the builtin's geometry (metres)
     [materials.NAME]  k [W/(m K)], rho [kg/m³], c [J/(kg K)]  and/or  name = "wc-co"
     [boundary.NAME]   type = temperature | flux | convection | insulated
@@ -20,6 +21,12 @@ the case file's folder.
 
 Choices where the issue is silent:
 
+* Units: ``[mesh] unit = "mm"`` scales the mesh file's coordinates to metres on load; everything
+  else in the case stays in SI: ``[probes]`` coordinates are metres whatever the mesh's unit (they
+  are the case's, not the mesh's), a sensors side file beside the mesh says its own ``units``, and
+  every output is in metres. A mesh whose largest bounding-box edge is above ``max_span`` (2 m)
+  after scaling, or below 0.5 mm for ``unit = "mm"``, is refused (``mesh.unit``) with the likely
+  fix (:mod:`meshes.units`); the builtins take metres only (their span is checked the same way).
 * A table must cover the run (first time <= 0, last >= t_end): a history ending early is almost
   always a unit mistake (ms vs s), not intent.
 * ``name = "wc-co"`` in a material table takes that library material (DESIGN.md physics
@@ -46,6 +53,8 @@ from typing import Any, Literal
 
 import numpy as np
 
+from meshes.units import MAX_SPAN_M
+from meshes.units import UNITS as MESH_UNITS
 from thermo.problem import (
     MATERIALS,
     BoundaryCondition,
@@ -82,12 +91,16 @@ class CaseError(ValueError):
 class MeshSpec:
     """Where the mesh comes from: exactly one of ``file`` (absolute path) and ``builtin``.
 
-    ``params`` are keyword arguments for the builtin's geometry (metres, counts).
+    ``params`` are keyword arguments for the builtin's geometry (metres, counts). ``unit`` is the
+    length unit of ``file``'s coordinates (``"m"`` or ``"mm"``; the mesh is scaled to metres on
+    load); ``max_span`` the largest plausible bounding-box edge in metres (:mod:`meshes.units`).
     """
 
     file: Path | None = None
     builtin: str | None = None
     params: Mapping[str, Any] = field(default_factory=dict)
+    unit: str = "m"
+    max_span: float = MAX_SPAN_M
 
 
 @dataclass(frozen=True)
@@ -240,7 +253,7 @@ def _history(r: _Reader, doc: dict, key: str, t_end: float, tables: dict) -> His
 
 
 def _mesh(r: _Reader, doc: dict) -> MeshSpec:
-    m = r.table(doc, "mesh", ("file", "builtin", "params"))
+    m = r.table(doc, "mesh", ("file", "builtin", "params", "unit", "max_span"))
     if ("file" in m) == ("builtin" in m):
         raise r.fail(
             "mesh",
@@ -248,12 +261,20 @@ def _mesh(r: _Reader, doc: dict) -> MeshSpec:
             'file = "mesh.msh" or builtin = ' + " | ".join(f'"{b}"' for b in BUILTIN_MESHES),
         )
     params = r.table(m, "mesh.params", None)
+    max_span = r.number(m, "mesh.max_span", default=MAX_SPAN_M, positive=True)
     if "file" in m:
         if params:
             raise r.fail("mesh.params", "given with mesh.file", "[mesh.params] only for builtin")
-        return MeshSpec(file=r.file(m, "mesh.file"))
+        unit = r.choice(m, "mesh.unit", tuple(MESH_UNITS), default="m")
+        return MeshSpec(file=r.file(m, "mesh.file"), unit=unit, max_span=max_span)
+    if "unit" in m:
+        raise r.fail(
+            "mesh.unit",
+            "given with mesh.builtin",
+            "mesh.unit only with mesh.file (builtins take [mesh.params] in metres)",
+        )
     builtin = r.choice(m, "mesh.builtin", BUILTIN_MESHES)
-    return MeshSpec(builtin=builtin, params=dict(params))
+    return MeshSpec(builtin=builtin, params=dict(params), max_span=max_span)
 
 
 def _material(r: _Reader, key: str, parent: dict) -> Material:

@@ -46,37 +46,79 @@ from thermo.problem import TemperatureBC
 _BOX_DEFAULTS = {"lengths": (0.01, 0.01, 0.01), "cells": (4, 4, 4), "volume_name": "box"}
 
 
+def _build_or_load(case: Case, comm: MPI.Comm) -> TaggedMesh:
+    spec = case.mesh
+    if spec.file is not None:
+        from meshes.io import load_mesh
+
+        return load_mesh(spec.file, comm, unit=spec.unit, max_span=spec.max_span)
+    if spec.builtin == "insert-shank-bolt":
+        from meshes.tool import ToolGeometry, tool_mesh
+
+        geometry = ToolGeometry.from_mapping(spec.params, source=f"{case.path}: mesh.params")
+        return tool_mesh(geometry, comm)
+    from meshes import boxes
+
+    params = dict(spec.params)
+    if spec.builtin == "two-blocks":
+        return boxes.two_blocks(**params, comm=comm)
+    if spec.builtin == "box":
+        params = {**_BOX_DEFAULTS, **params}
+        if len(params["lengths"]) != 3:
+            raise ValueError("a box needs 3 lengths (m) and 3 cell counts")
+    return boxes.bar(**params, comm=comm)
+
+
+def _span_m(tagged: TaggedMesh) -> float:
+    """Largest bounding-box edge (m) of the whole (distributed) mesh."""
+    x = np.asarray(tagged.mesh.geometry.x)
+    comm = tagged.mesh.comm
+    lo = comm.allreduce(x.min(axis=0) if len(x) else np.full(3, np.inf), op=MPI.MIN)
+    hi = comm.allreduce(x.max(axis=0) if len(x) else np.full(3, -np.inf), op=MPI.MAX)
+    return float(np.max(hi - lo))
+
+
 def load_case_mesh(case: Case, *, comm: MPI.Comm = MPI.COMM_WORLD) -> TaggedMesh:
-    """Build or load the mesh named by ``case.mesh``; bad parameters raise ``CaseError``."""
+    """Build or load the mesh named by ``case.mesh`` (scaled to metres from ``[mesh] unit``).
+
+    Bad parameters, an unreadable or unsupported mesh and a size implausible for the unit raise
+    ``CaseError`` (keys ``mesh.file``, ``mesh.params``, ``mesh.unit``).
+    """
+    from meshes.units import MeshUnitError, span_problem
+
     spec = case.mesh
     try:
-        if spec.file is not None:
-            from meshes.io import load_mesh
-
-            return load_mesh(spec.file, comm)
-        if spec.builtin == "insert-shank-bolt":
-            from meshes.tool import ToolGeometry, tool_mesh
-
-            geometry = ToolGeometry.from_mapping(spec.params, source=f"{case.path}: mesh.params")
-            return tool_mesh(geometry, comm)
-        from meshes import boxes
-
-        params = dict(spec.params)
-        if spec.builtin == "two-blocks":
-            return boxes.two_blocks(**params, comm=comm)
-        if spec.builtin == "box":
-            params = {**_BOX_DEFAULTS, **params}
-            if len(params["lengths"]) != 3:
-                raise ValueError("a box needs 3 lengths (m) and 3 cell counts")
-        return boxes.bar(**params, comm=comm)
+        tagged = _build_or_load(case, comm)
+    except MeshUnitError as err:
+        problem = str(err).removeprefix(f"{spec.file}: ")
+        problem = problem.replace('load it with unit="', 'set [mesh] unit = "')
+        raise CaseError(
+            case.path,
+            "mesh.unit",
+            f"{spec.file.name if spec.file else 'mesh'}: {problem}",
+            f'unit = "m" | "mm" matching the mesh file (a bounding box of at most '
+            f"max_span = {spec.max_span:g} m after scaling)",
+        ) from err
     except (KeyError, ValueError, TypeError, OSError) as err:
         key = "mesh.file" if spec.file is not None else "mesh.params"
         form = (
-            "a readable .msh with named physical groups"
+            "a readable .msh with named physical groups and linear tetrahedra"
             if spec.file is not None
             else f"parameters of the {spec.builtin!r} builtin (SI units)"
         )
-        raise CaseError(case.path, key, f"{type(err).__name__}: {err}", form) from err
+        message = str(err).strip("'\"")
+        raise CaseError(case.path, key, f"{type(err).__name__}: {message}", form) from err
+    if spec.file is None:
+        advice = "[mesh.params] are in metres (20 mm = 0.02)"
+        problem = span_problem(_span_m(tagged), "m", max_span=spec.max_span, set_unit=advice)
+        if problem is not None:
+            raise CaseError(
+                case.path,
+                "mesh.params",
+                f"the {spec.builtin!r} builtin: {problem}",
+                f"lengths in metres (a bounding box of at most max_span = {spec.max_span:g} m)",
+            )
+    return tagged
 
 
 def check_case_against_mesh(case: Case, tagged: TaggedMesh) -> dict[str, tuple[float, ...]]:

@@ -1,0 +1,140 @@
+"""Meshes in millimetres and bad input in case files: each a one-line error, nothing written.
+
+Small Gmsh boxes (a few hundred tetrahedra) and a few time steps: every test runs in about a
+second. Known answer: the same box mesh written in mm and loaded with ``[mesh] unit = "mm"`` gives
+the probe temperatures of the metre mesh (MUMPS, a direct solver: equal to far below 1e-6 K).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from cases.cli import main
+
+
+def box_msh(path: Path, *, scale: float = 1.0, second_body: bool = False, hexes: bool = False):
+    """A 30 × 6 × 6 mm box (volume ``block``, facets ``hot`` at x = 0 and ``air``), coordinates
+    multiplied by ``scale``; ``second_body`` adds a detached 6 mm cube ``island`` at x = 40 mm;
+    ``hexes`` meshes it with hexahedra (transfinite + recombined) instead of tetrahedra."""
+    from meshes.tool import gmsh_session
+
+    with gmsh_session() as gmsh:
+        gmsh.model.add("block")
+        gmsh.model.occ.addBox(0.0, 0.0, 0.0, 0.03, 0.006, 0.006)
+        if second_body:
+            gmsh.model.occ.addBox(0.04, 0.0, 0.0, 0.006, 0.006, 0.006)
+        gmsh.model.occ.synchronize()
+        hot = gmsh.model.getEntitiesInBoundingBox(-1e-5, -1, -1, 1e-5, 1, 1, dim=2)
+        air = [t for _, t in gmsh.model.getEntities(2) if (2, t) not in hot]
+        gmsh.model.addPhysicalGroup(3, [1], 1, name="block")
+        if second_body:
+            gmsh.model.addPhysicalGroup(3, [2], 2, name="island")
+        gmsh.model.addPhysicalGroup(2, [t for _, t in hot], 3, name="hot")
+        gmsh.model.addPhysicalGroup(2, air, 4, name="air")
+        if hexes:
+            for _dim, tag in gmsh.model.getEntities(1):
+                gmsh.model.mesh.setTransfiniteCurve(tag, 3)
+            for _dim, tag in gmsh.model.getEntities(2):
+                gmsh.model.mesh.setTransfiniteSurface(tag)
+                gmsh.model.mesh.setRecombine(2, tag)
+            gmsh.model.mesh.setTransfiniteVolume(1)
+        gmsh.option.setNumber("Mesh.MeshSizeMax", 0.003)
+        gmsh.model.mesh.generate(3)
+        if scale != 1.0:
+            gmsh.model.mesh.affineTransform([scale, 0, 0, 0, 0, scale, 0, 0, 0, 0, scale, 0])
+        gmsh.write(str(path))
+    return path
+
+
+CASE = """\
+[mesh]
+file = "block.msh"
+{mesh_extra}
+[materials.block]
+name = "42crmo4"
+{materials_extra}
+[boundary.hot]
+type = "temperature"
+value = 300.0
+[boundary.air]
+type = "convection"
+h = 25.0
+[time]
+dt = 1.0
+t_end = 4.0
+[solver]
+linear_solver = "mumps"
+[probes]
+near = [0.004, 0.003, 0.003]
+far = [0.02, 0.003, 0.003]
+[output]
+fields = "none"
+snapshots = []
+"""
+
+
+def _write_case(folder: Path, text: str, name: str = "case.toml") -> Path:
+    path = folder / name
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def _fails(argv: list[str], capsys: pytest.CaptureFixture) -> str:
+    """Run ``millheat`` expecting exit 2 and one line on stderr; return that line."""
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and err.startswith("millheat simulate: error: "), err
+    assert "Traceback" not in err
+    return err.strip()
+
+
+def test_mm_mesh_with_unit_mm_gives_the_probe_temperatures_of_the_metre_mesh(
+    tmp_path: Path,
+) -> None:
+    metre, milli = tmp_path / "metre", tmp_path / "milli"
+    metre.mkdir()
+    milli.mkdir()
+    box_msh(metre / "block.msh")
+    box_msh(milli / "block.msh", scale=1000.0)
+    text = CASE.format(mesh_extra="", materials_extra="")
+    mm_text = CASE.format(mesh_extra='unit = "mm"', materials_extra="")
+    runs = {}
+    for folder, case_text in ((metre, text), (milli, mm_text)):
+        case = _write_case(folder, case_text)
+        assert main(["simulate", str(case), "--out", str(folder / "out"), "--quiet"]) == 0
+        runs[folder.name] = np.genfromtxt(folder / "out" / "probes.csv", delimiter=",", names=True)
+    a, b = runs["metre"], runs["milli"]
+    assert a["near"][-1] > a["far"][-1] + 1.0 > 21.0  # heat has arrived, unevenly
+    for name in ("time_s", "near", "far"):
+        np.testing.assert_allclose(b[name], a[name], rtol=0, atol=1e-6)
+
+
+def test_mm_mesh_without_unit_is_refused(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    box_msh(tmp_path / "block.msh", scale=1000.0)
+    case = _write_case(tmp_path, CASE.format(mesh_extra="", materials_extra=""))
+    err = _fails(["simulate", str(case), "--out", str(tmp_path / "out")], capsys)
+    assert f"{case}: mesh.unit: block.msh: mesh spans 30 m; is it in mm? " in err, err
+    assert 'set [mesh] unit = "mm"' in err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["block.msh", "case.toml"]
+
+
+def test_metre_mesh_declared_mm_and_builtin_in_mm_are_refused(
+    tmp_path: Path, capsys: pytest.CaptureFixture
+) -> None:
+    box_msh(tmp_path / "block.msh")
+    case = _write_case(tmp_path, CASE.format(mesh_extra='unit = "mm"', materials_extra=""))
+    err = _fails(["simulate", str(case), "--out", str(tmp_path / "out")], capsys)
+    assert "mesh.unit: block.msh: mesh spans 0.03 mm after scaling from mm; " in err, err
+    assert 'is it already in metres? set [mesh] unit = "m"' in err
+    bar = (
+        '[mesh]\nbuiltin = "box"\n[mesh.params]\nlengths = [20.0, 4.0, 4.0]\n'
+        '[materials.box]\nname = "wc-co"\n[time]\ndt = 1.0\nt_end = 2.0\n'
+    )
+    case = _write_case(tmp_path, bar, "bar.toml")
+    err = _fails(["simulate", str(case), "--out", str(tmp_path / "out")], capsys)
+    assert "mesh.params: the 'box' builtin: mesh spans 20 m; is it in mm? " in err, err
+    assert "[mesh.params] are in metres" in err
+    assert not (tmp_path / "out").exists()

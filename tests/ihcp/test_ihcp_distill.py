@@ -28,11 +28,15 @@ def test_regression_kd_loss_by_hand():
     assert float(regression_kd_loss(PRED, (LABELS, PRED), lam=1.0)) == pytest.approx(0.5)
 
 
+#: JAX computes in float32 (eps 1.2e-7): hand values are checked to ~100 float32 ulp
+F32 = 1e-5
+
+
 def test_soft_labels_by_hand():
     p = soft_labels(jnp.array([0.0, 2.0]), temperature=2.0)  # softmax([0, 1])
     e = math.e
-    assert float(p[0]) == pytest.approx(1 / (1 + e), rel=1e-6)
-    assert float(p[1]) == pytest.approx(e / (1 + e), rel=1e-6)
+    assert float(p[0]) == pytest.approx(1 / (1 + e), rel=F32)
+    assert float(p[1]) == pytest.approx(e / (1 + e), rel=F32)
 
 
 def test_paper_kd_loss_by_hand():
@@ -41,7 +45,7 @@ def test_paper_kd_loss_by_hand():
     soft = math.log(1 + math.e) - 0.5
     hard = 0.5
     got = paper_kd_loss(PRED, (LABELS, TEACHER), temperature=1.0, lam=0.8)
-    assert float(got) == pytest.approx(0.8 * hard + 0.2 * soft, rel=1e-6)
+    assert float(got) == pytest.approx(0.8 * hard + 0.2 * soft, rel=F32)
 
 
 def test_paper_soft_loss_ignores_the_level_of_the_outputs():
@@ -49,7 +53,8 @@ def test_paper_soft_loss_ignores_the_level_of_the_outputs():
     kd = make_kd_loss("paper", temperature=7.0, lam=0.0)
     a = kd(PRED, (LABELS, TEACHER))
     b = kd(PRED + 100.0, (LABELS, TEACHER))
-    assert float(a) == pytest.approx(float(b), rel=1e-6)
+    # float32 logits near 100/7 carry ulp ~1e-6, so the shifted loss agrees to ~1e-6 only
+    assert float(a) == pytest.approx(float(b), rel=1e-4)
     assert float(a) == pytest.approx(math.log(2.0), rel=1e-2)  # nearly uniform at T = 7
 
 

@@ -79,6 +79,7 @@ def test_checkpoint_round_trip_gives_identical_predictions(trained, tmp_path):
     fresh = tiny_student(seed=7)
     assert not np.allclose(predict(fresh, data.test.x), predict(student, data.test.x))
     restore_checkpoint(path, model=fresh)
+    # restored weights, same code, one process and machine: bit-identical predictions
     np.testing.assert_array_equal(predict(fresh, data.test.x), predict(student, data.test.x))
     meta = load_metadata(path)
     assert meta["model"] == "student" and meta["best_epoch"] == s_res.best_epoch
@@ -137,6 +138,7 @@ def test_same_seed_same_training_and_paper_kd_runs():
     cfg = TrainConfig(epochs=3, batch_size=64, learning_rate=1e-2, seed=0)
     a = fit(tiny_student(0), (data.train.x, data.train.y), config=cfg, val=(data.val.x, data.val.y))
     b = fit(tiny_student(0), (data.train.x, data.train.y), config=cfg, val=(data.val.x, data.val.y))
+    # bit identity of two seeded fits in one process (same machine and library build)
     np.testing.assert_array_equal(a.train_loss, b.train_loss)
     np.testing.assert_array_equal(a.val_loss, b.val_loss)
     res = distill(

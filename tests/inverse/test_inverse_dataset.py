@@ -5,17 +5,10 @@ import numpy as np
 import pytest
 from scipy.special import erfc
 
-from thermo.inverse.dataset import (
-    RECONSTRUCTION_CASES,
-    TEST_CASE,
-    build_dataset,
-    case_params,
-    load_dataset,
-    merge_datasets,
-    read_measurements_csv,
-    write_measurements_csv,
-)
+from thermo.inverse.dataset import build_dataset, load_dataset, merge_datasets
+from thermo.inverse.design import RECONSTRUCTION_CASES, TEST_CASE, case_params
 from thermo.inverse.duhamel import DuhamelOperator
+from thermo.inverse.record import SensorRecord, check_sampling, read_record_csv, write_record_csv
 
 TIMES = np.linspace(0.0, 12.0, 121)
 
@@ -71,30 +64,73 @@ def test_build_save_load_and_split(tmp_path):
     np.testing.assert_array_equal(merged.noisy, ds.noisy)
     np.testing.assert_array_equal(merged.cases, np.arange(1, 28))
     one = ds.case(24, sigma=5.0)
-    assert one["noisy"].shape == (121, 4) and one["params"].tolist() == [636.0, 0.075, 0.3]
+    assert one.values.shape == (121, 4) and one.param_vector().tolist() == [636.0, 0.075, 0.3]
+    np.testing.assert_array_equal(one.values, ds.noisy[1, 23])
+    np.testing.assert_array_equal(one.clean, ds.clean[23])
+    np.testing.assert_array_equal(one.truth, ds.f1[23])
+    assert one.meta == {"case": 24, "sigma_K": 5.0}
 
 
-def test_measurements_csv_round_trip_and_errors(tmp_path):
+def test_record_csv_round_trip_and_errors(tmp_path):
     values = np.arange(12.0).reshape(4, 3) + 20.0
-    path = write_measurements_csv(
-        tmp_path / "m.csv",
-        times=np.arange(4) * 0.1,
-        values=values,
-        names=["A", "B", "C"],
-        f1=np.full(4, 500.0),
-        meta={"n_rpm": 509},
+    record = SensorRecord(
+        np.arange(4) * 0.1,
+        values,
+        ("A", "B", "C"),
+        params={"n_rpm": 509},
+        truth=np.full(4, 500.0),
+        meta={"operator": "me"},
     )
-    m = read_measurements_csv(path)
+    path = write_record_csv(tmp_path / "m.csv", record)
+    m = read_record_csv(path)
     np.testing.assert_array_equal(m.values, values)
-    assert m.names == ("A", "B", "C") and m.meta == {"n_rpm": "509"}
-    np.testing.assert_array_equal(m.f1, 500.0)
+    assert m.names == ("A", "B", "C") and m.params == {"n_rpm": 509.0}
+    assert m.meta == {"operator": "me", "source": str(path)}
+    np.testing.assert_array_equal(m.truth, 500.0)
     bad = tmp_path / "bad.csv"
     bad.write_text("time_s,A\n0.0,20\n0.1,nan\n")
     with pytest.raises(ValueError, match=r"bad.csv: row 3, column 'A'"):
-        read_measurements_csv(bad)
+        read_record_csv(bad)
     bad.write_text("t,A\n0.0,20\n")
     with pytest.raises(ValueError, match="time_s"):
-        read_measurements_csv(bad)
+        read_record_csv(bad)
+    bad.write_text("time_s,A\n0.0,20\n0.2,21\n0.1,22\n")
+    with pytest.raises(ValueError, match=r"strictly increasing; row 4 \(0.1 s\)"):
+        read_record_csv(bad)
+
+
+def test_record_csv_takes_the_users_column_names_and_units(tmp_path):
+    path = tmp_path / "lab.csv"
+    path.write_text(
+        "# n_rpm = 382\nt [ms],TC_a,TC_b,ref\n0,20,20,20\n50,21,20.5,300\n100,22,21,310\n"
+    )
+    m = read_record_csv(
+        path, time_column="t [ms]", time_unit="ms", sensor_columns=["TC_b"], truth_column="ref"
+    )
+    np.testing.assert_allclose(m.times, [0.0, 0.05, 0.1], rtol=1e-12)
+    assert m.names == ("TC_b",) and m.params == {"n_rpm": 382.0}
+    np.testing.assert_array_equal(m.truth, [20.0, 300.0, 310.0])
+    with pytest.raises(ValueError, match=r"sensor columns \['S9'\] not in the header"):
+        read_record_csv(path, time_column="t [ms]", sensor_columns=["S9"])
+
+
+def test_sampling_must_match_the_case_grid():
+    rec = SensorRecord(np.array([0.0, 0.1, 0.2]), np.zeros((3, 1)), ("S1",))
+    check_sampling(rec, dt=0.05, t_end=1.0, where="r.csv")  # every 2nd step: fine
+    with pytest.raises(ValueError, match="not on the case's time grid"):
+        check_sampling(rec, dt=0.03, t_end=1.0, where="r.csv")
+    ms = SensorRecord(np.array([0.0, 100.0, 200.0]), np.zeros((3, 1)), ("S1",))
+    with pytest.raises(ValueError, match=r"beyond the case's t_end = 0.2 s \(times in ms"):
+        check_sampling(ms, dt=0.1, t_end=0.2, where="r.csv")
+
+
+def test_record_rejects_bad_shapes_and_values():
+    with pytest.raises(ValueError, match="values need shape"):
+        SensorRecord(np.arange(3.0), np.zeros((3, 2)), ("S1",))
+    with pytest.raises(ValueError, match="NaN/inf"):
+        SensorRecord(np.arange(3.0), np.array([[1.0], [np.nan], [2.0]]), ("S1",))
+    with pytest.raises(ValueError, match="repeat"):
+        SensorRecord(np.arange(3.0), np.zeros((3, 2)), ("S1", "S1"))
 
 
 def test_flux_dataset_uses_heat_input():

@@ -85,7 +85,8 @@ def test_duhamel_matches_direct_fem_1d(kind, scheme, T_inf, tmp_path):
     resp.save(tmp_path / "resp")
     again = LinearResponse.load(tmp_path / "resp")
     np.testing.assert_array_equal(again.step, resp.step)
-    np.testing.assert_allclose(again.probes(hist), y_duh, rtol=0, atol=1e-12)
+    # same arrays, same code: equal up to a BLAS that may round by memory alignment
+    np.testing.assert_allclose(again.probes(hist), y_duh, rtol=1e-10)
 
 
 def test_duhamel_matches_direct_fem_3d_box():

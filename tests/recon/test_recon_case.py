@@ -83,6 +83,8 @@ def test_metrics_finite_and_physical(runs):
 
 
 def test_reproducible_with_seed(runs):
+    # exact equality of two runs in one process on the same machine and library build (the
+    # second reads the cached response); not a claim across machines
     a, b = _metrics(runs / "a"), _metrics(runs / "b")
     assert b["response_cached"]
     for label in a["conditions"]:
@@ -129,6 +131,7 @@ def test_retrain_on_a_given_data_set(tmp_path, toy_ihcp_dataset):
     common += ["--dataset", str(tmp_path / "ds"), "--compare", "tikhonov"]
     for run in ("r1", "r2"):
         assert main(["--out", str(tmp_path / run), *common]) == 0
+    # bit identity of two seeded trainings in one process (same machine and library build)
     w1, w2 = (np.load(tmp_path / r / "weights" / "student.npz") for r in ("r1", "r2"))
     assert w1.files == w2.files and all(np.array_equal(w1[k], w2[k]) for k in w1.files)
     m = _metrics(tmp_path / "r1")

@@ -43,9 +43,11 @@ def test_best_validation_epoch_is_kept_and_dropout_is_off_in_predict() -> None:
     assert result.val_loss[result.best_epoch] == pytest.approx(result.val_loss.min())
     mse = float(np.mean((np.asarray(predict(model, val[0])) - val[1]) ** 2))
     assert mse == pytest.approx(result.val_loss.min(), rel=1e-4)
+    # the same call twice in one process: bit-identical (deterministic inference, dropout off)
     np.testing.assert_array_equal(predict(model, val[0]), predict(model, val[0]))
+    # batches of 7 run other XLA shapes: float32 rounding may differ by a few ulp (1e-4 ≈ 800)
     batched = make_predictor(model, batch_size=7)(val[0])
-    np.testing.assert_allclose(batched, predict(model, val[0]), rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(batched, predict(model, val[0]), rtol=1e-4, atol=1e-5)
 
 
 def test_same_seed_gives_identical_losses() -> None:
@@ -54,6 +56,7 @@ def test_same_seed_gives_identical_losses() -> None:
     for _ in range(2):
         model = nnx.Linear(2, 1, rngs=nnx.Rngs(3))
         runs.append(fit(model, (x, y), config=TrainConfig(epochs=5, batch_size=8, seed=4)))
+    # bit identity of two seeded fits in one process (same machine and library build)
     np.testing.assert_array_equal(runs[0].train_loss, runs[1].train_loss)
 
 

@@ -115,15 +115,113 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--data-delivery", type=Path, help="CSV of real delivery-state records")
     p.add_argument("--data-aged", type=Path, help="CSV of real aged-state records")
+    g = p.add_argument_group(
+        "any machine's columns",
+        "--machine-csv FILE: one time series, compensator trained before --test-from and scored "
+        "after it. The column options also map --data-delivery/--data-aged files (which then "
+        "need a condition column with the names H1'..H16' / H1..H20).",
+    )
+    g.add_argument("--machine-csv", type=Path, help="one machine's CSV time series")
+    g.add_argument("--time-column", default=None, help="time column, s (default time_s)")
+    g.add_argument("--temperature-columns", default=None, help="comma-separated, °C")
+    g.add_argument("--drift-column", default=None, help="thermal drift column, µm (default dz_um)")
+    g.add_argument("--speed-column", default=None, help="optional spindle speed column, r/min")
+    g.add_argument("--condition-column", default="condition", help="for --data-* files")
+    g.add_argument("--test-from", type=float, default=None, help="first test time, s")
+    g.add_argument(
+        "--regions", default=None, help="optional NAME=COL,COL;NAME=COL (best per region)"
+    )
+    g.add_argument(
+        "--n-inputs", type=int, default=3, help="inputs selected by MI without --regions"
+    )
+    g.add_argument("--window", type=int, default=1, help="past samples per input (paper: 1)")
+    g.add_argument("--stride", type=int, default=1, help="samples between window entries")
     return p
 
 
-def _records(args, state: str, sampling: float):
+def _columns(args):
+    """The user's column mapping (None when the file has our own layout)."""
+    from surrogates.compensation.machine_csv import MachineColumns, parse_list
+
+    if args.temperature_columns is None:
+        if args.machine_csv is not None:
+            raise ValueError("--machine-csv needs --temperature-columns A,B,...")
+        return None
+    return MachineColumns(
+        time=args.time_column or "time_s",
+        temperatures=parse_list(args.temperature_columns, "--temperature-columns"),
+        drift=args.drift_column or "dz_um",
+        speed=args.speed_column,
+    )
+
+
+def _read_records(args, path):
     from surrogates.compensation.data import read_records_csv
 
+    cols = _columns(args)
+    if cols is None:
+        return read_records_csv(path, condition_column=args.condition_column)
+    return read_records_csv(
+        path, time_column=cols.time, drift_column=cols.drift,
+        condition_column=args.condition_column, temperature_columns=list(cols.temperatures),
+        speed_column=cols.speed,
+    )  # fmt: skip
+
+
+def run_machine_csv(args: argparse.Namespace) -> Path:
+    """``--machine-csv``: MI selection, compensator, ridge and no compensation on one series;
+    writes ``metrics.json``, ``mi_ranking.csv``, ``predictions.csv``, ``drift_compensated.png``
+    and ``report.md`` into ``--out``."""
+    from surrogates.compensation import plots
+    from surrogates.compensation.machine_csv import (
+        compensate_series,
+        parse_regions,
+        read_machine_csv,
+    )
+    from surrogates.compensation.transfer import FineTuneConfig
+
+    cols = _columns(args)
+    if args.test_from is None:
+        raise ValueError("--machine-csv needs --test-from SECONDS (first test record's time)")
+    table = read_machine_csv(args.machine_csv, cols)
+    res = compensate_series(
+        table, cols, test_from=args.test_from, regions=parse_regions(args.regions),
+        n_inputs=args.n_inputs, window=args.window, stride=args.stride,
+        repeats=args.repeats or 3, config=FineTuneConfig(epochs=args.epochs), seed=args.seed,
+        source=str(args.machine_csv),
+    )  # fmt: skip
+    m = {"machine_csv": str(args.machine_csv), "seed": args.seed, **res.metrics}
+    with staged_dir(args.out) as tmp:
+        res.ranking.to_csv(tmp / "mi_ranking.csv", index=False)
+        pred = pd.DataFrame({"time_s": res.time_s, "drift_um": res.drift_um, "test": res.test})
+        for k, v in res.predictions.items():
+            pred[f"{k}_um"] = v
+        pred.to_csv(tmp / "predictions.csv", index=False)
+        title = f"{args.machine_csv.name}: test from {args.test_from:g} s"
+        plots.drift_comparison(
+            res.time_s,
+            res.drift_um,
+            res.predictions,
+            res.test,
+            tmp / "drift_compensated.png",
+            title=title,
+        )
+        (tmp / "metrics.json").write_text(json.dumps(m, indent=2) + "\n")
+        rows = pd.DataFrame(m["models"]).T
+        (tmp / "report.md").write_text(
+            f"# Compensation of {args.machine_csv.name}\n\nInputs by MI: {m['selected_inputs']}; "
+            f"{m['n_train_records']} training records ({m['n_validation_records']} of them for "
+            f"early stopping), {m['n_test_records']} test records from {args.test_from:g} s.\n\n"
+            + _block(rows)
+            + "\n\n![drift](drift_compensated.png)\n"
+        )
+    return Path(args.out)
+
+
+def _records(args, state: str, sampling: float):
     path = args.data_delivery if state == "delivery" else args.data_aged
     if path is not None:
-        return read_records_csv(path)
+        return _read_records(args, path)
     from thermo.machine.centre import simulate_state
 
     return simulate_state(state, sampling_interval_s=sampling, seed=args.seed)
@@ -381,8 +479,15 @@ def _report(folder: Path, m: dict, screen, t5, t7, mains, t11) -> None:
 
 def _check_args(args: argparse.Namespace) -> None:
     """Refuse bad options and unreadable data before any simulation or training."""
-    from surrogates.compensation.data import read_records_csv
+    check_output_dir(args.out)
+    if args.machine_csv is not None:
+        from surrogates.compensation.machine_csv import parse_regions, read_machine_csv
 
+        if args.test_from is None:
+            raise ValueError("--machine-csv needs --test-from SECONDS (first test record's time)")
+        parse_regions(args.regions)
+        read_machine_csv(args.machine_csv, _columns(args))
+        return
     repeats = args.repeats or (2 if args.quick else 5)
     if repeats < 2:
         raise ValueError(
@@ -392,13 +497,13 @@ def _check_args(args: argparse.Namespace) -> None:
     check_output_dir(args.out)
     for path in (args.data_delivery, args.data_aged):
         if path is not None:
-            read_records_csv(path)
+            _read_records(args, path)
 
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     _check_args(args)
-    out = run(args)
+    out = run_machine_csv(args) if args.machine_csv is not None else run(args)
     if out is not None:
         print(f"wrote {out}")
     return 0

@@ -73,26 +73,57 @@ def candidate_rise(df: pd.DataFrame, weights: Mapping[str, float]) -> np.ndarray
     return v - v[:BASELINE_SAMPLES].mean()
 
 
-def features(
-    records: Mapping[str, pd.DataFrame], selected: Mapping[str, str], *, source: str = "records"
-) -> dict[str, tuple[np.ndarray, np.ndarray]]:
-    """Model arrays per condition: ``name -> (x (n, 1, 3) °C, y (n,) µm)``.
+def windows(x: np.ndarray, window: int = 1, stride: int = 1) -> np.ndarray:
+    """Past-sample windows of a feature series: ``x`` (n, k) -> (n, window, k).
 
-    ``selected`` maps each region of :data:`REGIONS` to one candidate name of :data:`CANDIDATES`.
+    Row i holds samples ``i - stride·(window-1), ..., i - stride, i`` (oldest first); indices
+    before the start repeat the first sample (the machine was at rest before its record).
+    ``window = 1`` is the paper's input (the current sample only).
     """
+    x = np.asarray(x)
+    if window < 1 or stride < 1:
+        raise ValueError(f"windows: window and stride must be >= 1, got {window}, {stride}")
+    lags = stride * np.arange(window - 1, -1, -1)
+    idx = np.clip(np.arange(len(x))[:, None] - lags[None, :], 0, None)
+    return x[idx]
+
+
+def features(
+    records: Mapping[str, pd.DataFrame],
+    selected: Mapping[str, str],
+    *,
+    source: str = "records",
+    candidates: Mapping[str, Mapping[str, Mapping[str, float]]] | None = None,
+    speed_column: str | None = None,
+    window: int = 1,
+    stride: int = 1,
+) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """Model arrays per condition: ``name -> (x (n, window, k) °C, y (n,) µm)``.
+
+    ``selected`` maps each input label (the paper: the regions of :data:`REGIONS`) to one
+    candidate name of ``candidates`` (default :data:`CANDIDATES`); inputs follow the order of
+    ``selected``. ``speed_column`` (optional) adds the spindle speed in units of 1000 r/min as
+    a last input. ``window``/``stride``: past samples per input (:func:`windows`).
+    """
+    candidates = CANDIDATES if candidates is None else candidates
+    labels = list(selected)
     out = {}
     for name, df in records.items():
-        points = sorted({p for r in REGIONS for p in CANDIDATES[r][selected[r]]})
-        _check_record(name, df, [*points, TARGET], source)
-        x = np.stack([candidate_rise(df, CANDIDATES[r][selected[r]]) for r in REGIONS], axis=-1)
-        out[name] = (x[:, None, :].astype(np.float32), df[TARGET].to_numpy(dtype=np.float32))
+        points = sorted({p for r in labels for p in candidates[r][selected[r]]})
+        extra = [] if speed_column is None else [speed_column]
+        _check_record(name, df, [*points, *extra, TARGET], source)
+        cols = [candidate_rise(df, candidates[r][selected[r]]) for r in labels]
+        if speed_column is not None:
+            cols.append(df[speed_column].to_numpy(dtype=float) / 1000.0)
+        x = windows(np.stack(cols, axis=-1), window, stride)
+        out[name] = (x.astype(np.float32), df[TARGET].to_numpy(dtype=np.float32))
     return out
 
 
 def stack(
     data: Mapping[str, tuple[np.ndarray, np.ndarray]], names: list[str]
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Concatenate the conditions ``names``: ``(x (N, 1, 3), y (N,))``."""
+    """Concatenate the conditions ``names``: ``(x (N, window, k), y (N,))``."""
     missing = [n for n in names if n not in data]
     if missing:
         raise KeyError(f"conditions {missing} not in data (have {sorted(data)})")
@@ -152,26 +183,43 @@ def check_columns(
             )
 
 
-def read_records_csv(path: str | Path) -> dict[str, pd.DataFrame]:
-    """Read a long CSV (columns ``condition, time_s, <points...>, dz_um``) into records.
+def read_records_csv(
+    path: str | Path,
+    *,
+    time_column: str = "time_s",
+    drift_column: str = TARGET,
+    condition_column: str = "condition",
+    temperature_columns: list[str] | None = None,
+    speed_column: str | None = None,
+) -> dict[str, pd.DataFrame]:
+    """Read a long CSV (one row per sample, a condition column) into records.
 
+    The default layout is ours (``condition, time_s, <points...>, dz_um``); any machine's
+    columns are mapped with the keyword arguments: the time column becomes ``time_s``, the drift
+    column ``dz_um``; with ``temperature_columns`` only those (and the speed column) are kept.
     Raises a one-line ``ValueError`` naming the file and the column when a required column is
-    missing, a value is not a finite number, or ``time_s`` does not increase strictly within a
+    missing, a value is not a finite number, or time does not increase strictly within a
     condition; the order of conditions is the order of first appearance.
     """
     path = Path(path)
     table = pd.read_csv(path)
-    for col in ("condition", "time_s", TARGET):
+    for col in (condition_column, time_column, drift_column):
         if col not in table.columns:
             raise ValueError(
-                f"{path}: missing column {col!r} (expected condition,time_s,...,dz_um)"
+                f"{path}: missing column {col!r} (expected {condition_column},{time_column},"
+                f"...,{drift_column}; the file has {list(table.columns)})"
             )
-    numeric = [c for c in table.columns if c != "condition"]
-    check_columns(table, numeric, path, time_column="time_s", group="condition")
+    if temperature_columns is None:
+        numeric = [c for c in table.columns if c != condition_column]
+    else:
+        extra = [] if speed_column is None else [speed_column]
+        numeric = [time_column, *temperature_columns, *extra, drift_column]
+    check_columns(table, numeric, path, time_column=time_column, group=condition_column)
+    rename = {time_column: "time_s", drift_column: TARGET}
     records = {}
-    for name in pd.unique(table["condition"]):
-        df = table[table["condition"] == name].drop(columns="condition").reset_index(drop=True)
-        df = df.astype(float)
+    for name in pd.unique(table[condition_column]):
+        df = table.loc[table[condition_column] == name, numeric].reset_index(drop=True)
+        df = df.astype(float).rename(columns=rename)
         _check_record(str(name), df, list(df.columns), str(path))
         records[str(name)] = df
     return records

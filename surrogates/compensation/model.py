@@ -17,7 +17,13 @@ Keras-compatible layers written as Flax NNX modules:
 bidirectional_1 (3 units) → [insert III] → dropout → regression_head_1 Dense(1) → [insert IV]
 → ×OUTPUT_SCALE_UM``. Without inserts: 168 + 240 + 7 = 415 parameters (Table 1).
 
-Insert layers keep the width at their position (I: 3 features per step, II: 6 per step,
+Generalisations beyond the paper (defaults reproduce it): ``n_inputs`` features per step (any
+machine's CSV may give another number of temperature-sensitive points, or a spindle-speed input);
+any sequence length (a *window* of past samples, ``(batch, W, n_inputs)``, which is what lets the
+LSTMs model thermal lag: with the paper's length-1 input the network is a static map); input and
+output scales as fixed, non-trainable constants of the graph.
+
+Insert layers keep the width at their position (I: n_inputs features per step, II: 6 per step,
 III: 6, IV: 1), so pretrained weights transfer unchanged: "dense" is Dense(width), "lstm" a
 unidirectional LSTM(width) (Table 2 says "LSTM layer"; a bidirectional one cannot keep an odd
 width). At III and IV, where the sequence axis is gone, the LSTM reads its input as a length-1
@@ -137,7 +143,8 @@ class CompensationNet(nnx.Module):
         dropout: rate of the Dropout layer (training only).
         rngs: parameter initialisation.
 
-    Call ``model(x, dropout_key=None)`` with ``x`` (batch, 1, 3) temperature rises in °C; returns
+    Call ``model(x, dropout_key=None)`` with ``x`` (batch, window, n_inputs) temperature rises in
+    °C (the paper: (batch, 1, 3)); returns
     the Z drift (batch,) in µm. Dropout is applied only when ``dropout_key`` is given.
     """
 
@@ -146,6 +153,9 @@ class CompensationNet(nnx.Module):
         structure: Structure = ("none", "none", "none", "none"),
         *,
         dropout: float = 0.25,
+        n_inputs: int = 3,
+        input_scale: float = INPUT_SCALE_C,
+        output_scale: float = OUTPUT_SCALE_UM,
         rngs: nnx.Rngs,
     ):
         structure = tuple(structure)
@@ -155,19 +165,28 @@ class CompensationNet(nnx.Module):
             )
         if not 0.0 <= dropout < 1.0:
             raise ValueError(f"CompensationNet: dropout must be in [0, 1), got {dropout}")
+        if n_inputs < 1 or not input_scale > 0 or not output_scale > 0:
+            raise ValueError(
+                f"CompensationNet: need n_inputs >= 1 and positive scales, got {n_inputs}, "
+                f"{input_scale}, {output_scale}"
+            )
         self.structure = structure
         self.dropout = dropout
+        self.n_inputs = int(n_inputs)
+        self.input_scale = float(input_scale)
+        self.output_scale = float(output_scale)
         inserts = dict(zip(POSITIONS, structure, strict=True))
+        widths = {**_WIDTH, "I": self.n_inputs}
 
         def insert(pos: str) -> None:
-            kind, width = inserts[pos], _WIDTH[pos]
+            kind, width = inserts[pos], widths[pos]
             if kind == "dense":
                 setattr(self, f"insert_{pos}", Dense(width, width, rngs=rngs))
             elif kind == "lstm":
                 setattr(self, f"insert_{pos}", InsertLSTM(width, rngs=rngs))
 
         insert("I")
-        self.bidirectional = BiLSTM(3, 3, return_sequences=True, rngs=rngs)
+        self.bidirectional = BiLSTM(self.n_inputs, 3, return_sequences=True, rngs=rngs)
         insert("II")
         self.bidirectional_1 = BiLSTM(6, 3, return_sequences=False, rngs=rngs)
         insert("III")
@@ -179,9 +198,11 @@ class CompensationNet(nnx.Module):
         return x if layer is None else layer(x)
 
     def __call__(self, x: jax.Array, *, dropout_key: jax.Array | None = None) -> jax.Array:
-        if x.ndim != 3 or x.shape[1:] != (1, 3):
-            raise ValueError(f"CompensationNet: input must be (batch, 1, 3), got {x.shape}")
-        h = self._maybe("I", x / INPUT_SCALE_C)
+        if x.ndim != 3 or x.shape[2] != self.n_inputs:
+            raise ValueError(
+                f"CompensationNet: input must be (batch, window, {self.n_inputs}), got {x.shape}"
+            )
+        h = self._maybe("I", x / self.input_scale)
         h = self.bidirectional(h)
         h = self._maybe("II", h)
         h = self.bidirectional_1(h)
@@ -191,7 +212,17 @@ class CompensationNet(nnx.Module):
             h = jnp.where(keep, h / (1.0 - self.dropout), 0.0)
         h = self.regression_head_1(h)
         h = self._maybe("IV", h)
-        return h[:, 0] * OUTPUT_SCALE_UM
+        return h[:, 0] * self.output_scale
+
+
+def net_options(model: CompensationNet) -> dict:
+    """Constructor options of ``model`` besides the structure (to rebuild the same graph)."""
+    return {
+        "dropout": model.dropout,
+        "n_inputs": model.n_inputs,
+        "input_scale": model.input_scale,
+        "output_scale": model.output_scale,
+    }
 
 
 def keras_lstm_params(units: int, in_features: int) -> int:

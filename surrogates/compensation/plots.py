@@ -65,3 +65,38 @@ def three_way(table: pd.DataFrame, path: Path) -> Path:
     fig.savefig(path, dpi=120)
     plt.close(fig)
     return path
+
+
+def drift_comparison(
+    time_s, drift_um, predictions: dict, test_mask, path: Path, *, title: str = ""
+) -> Path:
+    """Measured drift, compensator and ridge predictions over time (top) and the residual
+    drift after compensation (bottom); the test period is shaded."""
+    import numpy as np
+
+    t = np.asarray(time_s) / 3600.0
+    test = np.asarray(test_mask, dtype=bool)
+    fig, (ax, ax2) = plt.subplots(2, 1, figsize=(9, 5.5), sharex=True)
+    ax.plot(t, drift_um, color="k", lw=1.0, label="measured")
+    styles = {"compensator": "tab:blue", "ridge": "tab:orange", "ridge_window": "tab:green"}
+    for name, color in styles.items():
+        if name in predictions:
+            ax.plot(t, predictions[name], color=color, lw=1.0, label=f"{name} prediction")
+            ax2.plot(t, np.asarray(drift_um) - predictions[name], color=color, lw=0.8,
+                     label=f"after {name}")  # fmt: skip
+    ax2.plot(t, drift_um, color="0.6", lw=0.8, label="no compensation")
+    for a in (ax, ax2):
+        if test.any():
+            a.axvspan(t[test][0], t[test][-1], color="0.9", zorder=0)
+        a.grid(alpha=0.3)
+    ax.set_ylabel("Z drift (µm)")
+    ax2.set_ylabel("residual (µm)")
+    ax2.set_xlabel("time (h); shaded: test records")
+    ax.legend(fontsize=7, ncol=2)
+    ax2.legend(fontsize=7, ncol=2)
+    if title:
+        ax.set_title(title, fontsize=9)
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+    return path

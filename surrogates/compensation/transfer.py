@@ -31,7 +31,12 @@ import optax
 from flax import nnx
 from jax.flatten_util import ravel_pytree
 
-from surrogates.compensation.model import PRETRAINED_LAYERS, CompensationNet, Structure
+from surrogates.compensation.model import (
+    PRETRAINED_LAYERS,
+    CompensationNet,
+    Structure,
+    net_options,
+)
 
 #: Table 3: level -> unfrozen pretrained layers
 FREEZING: dict[str, tuple[str, ...]] = {
@@ -62,17 +67,32 @@ CONDITION_SETS: dict[str, list[str]] = {
 
 @dataclass(frozen=True)
 class FineTuneConfig:
-    """§2.3.3 settings. ``epochs``/``batch_size`` may be reduced for smoke runs."""
+    """§2.3.3 settings. ``epochs``/``batch_size`` may be reduced for smoke runs.
+
+    ``steps_per_epoch``: None is the paper's budget (an epoch is one pass over the member's own
+    samples, so a member with a larger condition set makes more optimiser steps). A number
+    gives every member the *same* budget: each epoch is exactly that many full batches, drawn by
+    cycling through the member's shuffled samples, so factor C compares data, not steps.
+    """
 
     epochs: int = 20
     batch_size: int = 16
     learning_rate: float = 1e-3
+    steps_per_epoch: int | None = None
 
     def __post_init__(self) -> None:
         if self.epochs < 1 or self.batch_size < 1 or not self.learning_rate > 0:
             raise ValueError(
                 f"FineTuneConfig: epochs, batch_size, learning_rate must be > 0: {self}"
             )
+        if self.steps_per_epoch is not None and self.steps_per_epoch < 1:
+            raise ValueError(f"FineTuneConfig: steps_per_epoch must be >= 1: {self}")
+
+    def member_steps(self, n_samples: int) -> int:
+        """Optimiser steps of one member with ``n_samples`` training samples."""
+        if self.steps_per_epoch is not None:
+            return self.steps_per_epoch * self.epochs
+        return -(-n_samples // self.batch_size) * self.epochs
 
     def optimizer(self) -> optax.GradientTransformation:
         return optax.adam(self.learning_rate, b1=0.9, b2=0.999, eps=1e-8)
@@ -84,19 +104,28 @@ def init_members(
     *,
     pretrained: CompensationNet | None = None,
     dropout: float = 0.25,
+    **options,
 ) -> tuple[nnx.GraphDef, nnx.State]:
     """Graph and stacked parameters (leading axis = member) of ``len(seeds)`` networks.
 
     Member :math:`m` is ``CompensationNet(structure, rngs=nnx.Rngs(seeds[m]))`` (initialised for
     all seeds in one vectorised call); the pretrained layers are then copied from ``pretrained``
     (when given) into every member, so only the inserted layers depend on the seed.
+    ``options`` (``n_inputs``, ``input_scale``, ``output_scale``) go to the constructor; with
+    ``pretrained`` they default to its own (:func:`~surrogates.compensation.model.net_options`).
     """
     if not seeds:
         raise ValueError("init_members: need at least one seed")
     structure = tuple(structure)
-    graphdef = nnx.graphdef(CompensationNet(structure, dropout=dropout, rngs=nnx.Rngs(0)))
+    if pretrained is not None:
+        options = {**net_options(pretrained), **options}
+        options.pop("dropout", None)
+    opts = tuple(sorted(options.items()))
+    graphdef = nnx.graphdef(
+        CompensationNet(structure, dropout=dropout, rngs=nnx.Rngs(0), **options)
+    )
     keys = _keys(seeds)
-    params = jax.vmap(functools.partial(_init_one, structure, dropout))(keys)
+    params = jax.vmap(functools.partial(_init_one, structure, dropout, opts))(keys)
     if pretrained is not None:
         src = nnx.state(pretrained, nnx.Param)
         m = len(seeds)
@@ -111,13 +140,14 @@ def _keys(seeds: list[int]) -> jax.Array:
     return jax.vmap(jax.random.wrap_key_data)(data)
 
 
-def _init_one(structure: Structure, dropout: float, key: jax.Array) -> nnx.State:
+def _init_one(structure: Structure, dropout: float, opts: tuple, key: jax.Array) -> nnx.State:
     """Param state of ``CompensationNet(structure, rngs=nnx.Rngs(key))``.
 
     Vectorised with ``vmap`` but not jitted: compiling the initialisers (orthogonal init is a QR
     decomposition) takes seconds per structure, the eager primitives are cached across them.
     """
-    return nnx.state(CompensationNet(structure, dropout=dropout, rngs=nnx.Rngs(key)), nnx.Param)
+    net = CompensationNet(structure, dropout=dropout, rngs=nnx.Rngs(key), **dict(opts))
+    return nnx.state(net, nnx.Param)
 
 
 def layer_masks(params: nnx.State, unfrozen: list[tuple[str, ...]]) -> nnx.State:
@@ -148,7 +178,8 @@ def _make_trainer(graphdef: nnx.GraphDef, config: FineTuneConfig, n_max: int, ev
     """
     tx = config.optimizer()
     bs = config.batch_size
-    steps = -(-n_max // bs)
+    equal = config.steps_per_epoch is not None
+    steps = config.steps_per_epoch if equal else -(-n_max // bs)
     pad = steps * bs
 
     def one(p_tree, mask_tree, ids, n, key, x, y, xv, yv):
@@ -162,7 +193,10 @@ def _make_trainer(graphdef: nnx.GraphDef, config: FineTuneConfig, n_max: int, ev
 
         opt = tx.init(p)
         pos = jnp.arange(n_max)
-        valid_sorted = jnp.concatenate([(pos < n).astype(jnp.float32), jnp.zeros(pad - n_max)])
+        if equal:  # every batch full: cycle through the member's own samples
+            valid_sorted = jnp.ones(pad, jnp.float32)
+        else:
+            valid_sorted = jnp.concatenate([(pos < n).astype(jnp.float32), jnp.zeros(pad - n_max)])
 
         def loss_fn(flat, xb, yb, wb, k):
             err = forward(flat, xb, k) - yb
@@ -172,7 +206,11 @@ def _make_trainer(graphdef: nnx.GraphDef, config: FineTuneConfig, n_max: int, ev
             p, opt, best_p, best_val = carry
             kperm, kdrop = jax.random.split(ekey)
             r = jnp.where(pos < n, jax.random.uniform(kperm, (n_max,)), 2.0)
-            order = jnp.concatenate([ids[jnp.argsort(r)], jnp.zeros(pad - n_max, ids.dtype)])
+            perm = ids[jnp.argsort(r)]  # the member's n samples first, shuffled
+            if equal:
+                order = perm[jnp.arange(pad) % n]
+            else:
+                order = jnp.concatenate([perm, jnp.zeros(pad - n_max, ids.dtype)])
 
             def step(c, s):
                 p, opt = c
@@ -190,7 +228,8 @@ def _make_trainer(graphdef: nnx.GraphDef, config: FineTuneConfig, n_max: int, ev
             (p, opt), losses = jax.lax.scan(step, (p, opt), jnp.arange(steps))
             val = jnp.mean((forward(p, xv) - yv) ** 2)
             best_p = jnp.where(val < best_val, p, best_p)
-            return (p, opt, best_p, jnp.minimum(val, best_val)), (jnp.sum(losses) / n, val)
+            seen = pad if equal else n
+            return (p, opt, best_p, jnp.minimum(val, best_val)), (jnp.sum(losses) / seen, val)
 
         keys = jax.random.split(key, config.epochs)
         carry = (p, opt, p, jnp.asarray(jnp.inf, jnp.float32))

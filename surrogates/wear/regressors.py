@@ -1,311 +1,121 @@
-r"""Tree-free regressors in JAX/Flax/Optax, fit/predict style (paper 003 §4.5, Table 7).
+r"""Tree-free wear regressors (paper 003 §4.5, Table 7): scikit-learn estimators and a JAX MLP.
 
 The paper's ten base models include six tree models (DT, RF, extra trees, XGB, LGBM, AdaBoost);
-this toolkit uses none. Its four other models and a few classical tree-free ones are here; all
-take inputs x (N, F) (already z-scored) and targets y (N,) and standardise y internally
-(:math:`\tilde y = (y - \bar y)/s_y`), so hyper-parameters are unit-free:
+this toolkit uses none. Its four other models and a few classical tree-free ones are
+scikit-learn estimators, each wrapped in :class:`~sklearn.compose.TransformedTargetRegressor`
+with a :class:`~sklearn.preprocessing.StandardScaler` on the target, so that the
+hyper-parameters are unit-free (inputs arrive z-scored, :mod:`.selection`):
 
-* :class:`Ridge` — :math:`\min_w \|\tilde y - Xw - b\|^2 + \alpha\|w\|^2`, closed form
-  :math:`w = (X_c^T X_c + \alpha I)^{-1} X_c^T \tilde y_c` (α = 0: least squares).
-* :class:`SGDLinear` — the same linear model trained by mini-batch SGD with momentum on the squared
-  loss, L2 weight decay α (the paper's "SGD").
-* :class:`LinearSVR` — linear model, ε-insensitive loss :math:`\max(0, |r| - \varepsilon)` and
-  weight decay, Adam (the paper's "LSVR").
-* :class:`KernelSVR` — :math:`f(x) = \sum_i \beta_i k(x, x_i) + b`, RBF kernel
-  :math:`k = \exp(-\gamma\|x - x'\|^2 / F)` on the training points, ε-insensitive loss and weight
-  decay on β, full-batch Adam: an SVR-like primal fit, not the SMO dual of libsvm ("SVR").
-* :class:`KernelRidge` — :math:`\beta = (K + \alpha I)^{-1}\tilde y`, same RBF kernel.
-* :class:`GaussianProcess` — RBF covariance :math:`s^2 k_\ell + \sigma_n^2 I`; the length
-  scale, signal and noise variances maximise the log marginal likelihood (Rasmussen & Williams,
-  eq. 5.8) with Adam on their logarithms; the prediction is the posterior mean.
-* :class:`KNN` — mean of the k nearest training targets (Euclidean), uniform or 1/d weights.
-* :class:`MLP` — ReLU multilayer perceptron with dropout, Adam with weight decay, trained with
-  :func:`surrogates.training.fit`, keeping the best epoch on a seeded 15 % validation split of the
-  training data (the paper's "MLP").
+* ``ridge`` — :class:`~sklearn.linear_model.Ridge`,
+  :math:`\min_w \|\tilde y - Xw - b\|^2 + \alpha\|w\|^2`.
+* ``sgd`` — :class:`~sklearn.linear_model.SGDRegressor`, squared loss, L2 penalty α (the paper's
+  "SGD").
+* ``linear_svr`` — :class:`~sklearn.svm.LinearSVR`, ε-insensitive loss (the paper's "LSVR").
+* ``kernel_svr`` — :class:`~sklearn.svm.SVR` with the RBF kernel (libsvm's dual; the paper's
+  "SVR").
+* ``kernel_ridge`` — :class:`~sklearn.kernel_ridge.KernelRidge`, RBF kernel.
+* ``gaussian_process`` — :class:`~sklearn.gaussian_process.GaussianProcessRegressor`, covariance
+  :math:`s^2 k_\ell + \sigma_n^2 I` (``ConstantKernel * RBF + WhiteKernel``), hyper-parameters
+  by maximum marginal likelihood (L-BFGS-B, scikit-learn's default); posterior mean.
+* ``knn`` — :class:`~sklearn.neighbors.KNeighborsRegressor`.
+* ``mlp`` — :class:`MLPRegressor`: a ReLU multilayer perceptron with dropout in Flax, trained by
+  :func:`surrogates.training.fit` with AdamW, keeping the best epoch on a seeded 15 % validation
+  split of the training data (the paper's "MLP"). It follows the scikit-learn estimator API
+  (``BaseEstimator`` + ``RegressorMixin``: ``get_params``/``set_params``, ``fit`` returns
+  ``self``, ``predict``), so :class:`~sklearn.model_selection.GridSearchCV`, ``clone`` and
+  :class:`~sklearn.ensemble.VotingRegressor` take it like the others.
 
-Gradient-trained models use :func:`surrogates.training.fit`; every random choice takes ``seed``.
-The convex ones (SGD, linear and kernel SVR) pass their training set as ``val`` so that ``fit``
-keeps the epoch of lowest training loss: without ``val``, ``fit`` of this revision keeps the
-*first* epoch (its "keep the last epoch" branch compares -inf < -inf), reported to the lead.
-The linear and kernel SVR use full-batch steps (one compiled step per epoch).
+:func:`model_grids` gives each estimator and its tuning grid. Every random choice takes a seed.
 """
 
 from __future__ import annotations
 
-from abc import ABC, abstractmethod
-from dataclasses import dataclass
-from functools import partial
+from collections.abc import Sequence
 
 import jax
-import jax.numpy as jnp
 import numpy as np
 import optax
 from flax import nnx
+from sklearn.base import BaseEstimator, RegressorMixin
+from sklearn.compose import TransformedTargetRegressor
+from sklearn.gaussian_process import GaussianProcessRegressor
+from sklearn.gaussian_process.kernels import RBF, ConstantKernel, WhiteKernel
+from sklearn.kernel_ridge import KernelRidge
+from sklearn.linear_model import Ridge, SGDRegressor
+from sklearn.neighbors import KNeighborsRegressor
+from sklearn.preprocessing import StandardScaler
+from sklearn.svm import SVR, LinearSVR
+from sklearn.utils.validation import check_is_fitted, check_X_y, validate_data
 
 from surrogates.training import TrainConfig, fit, predict
 
 
-def _as_xy(x: np.ndarray, y: np.ndarray | None = None) -> tuple[jax.Array, jax.Array | None]:
-    x = np.asarray(x, dtype=np.float32)
-    if x.ndim != 2 or not np.all(np.isfinite(x)):
-        raise ValueError(f"regressor input x must be a finite (N, F) array, got shape {x.shape}")
-    if y is None:
-        return jnp.asarray(x), None
-    y = np.asarray(y, dtype=np.float32).reshape(-1)
-    if y.shape[0] != x.shape[0] or not np.all(np.isfinite(y)):
-        raise ValueError(f"regressor target y must be finite with shape ({x.shape[0]},)")
-    return jnp.asarray(x), jnp.asarray(y)
+class MLPRegressor(RegressorMixin, BaseEstimator):
+    """ReLU MLP with dropout in JAX/Flax, scikit-learn estimator API (see module docstring).
 
+    Args:
+        hidden: hidden-layer widths.
+        dropout: dropout rate after every hidden layer.
+        weight_decay: AdamW weight decay.
+        learning_rate: AdamW step size.
+        epochs: training epochs (the best-validation epoch is kept).
+        batch_size: mini-batch size.
+        seed: seed of initial weights, dropout, shuffles and the validation split.
 
-class Regressor(ABC):
-    """Base: standardises y, calls ``_fit(x, y_std)``; ``predict`` undoes the scaling."""
+    The target is standardised inside ``fit`` (and restored by ``predict``), so the settings
+    are unit-free. Inputs x (N, F), targets y (N,).
+    """
 
-    name = "regressor"
+    def __init__(
+        self,
+        hidden: Sequence[int] = (64, 32),
+        dropout: float = 0.1,
+        weight_decay: float = 1e-4,
+        learning_rate: float = 3e-3,
+        epochs: int = 300,
+        batch_size: int = 64,
+        seed: int = 0,
+    ):
+        self.hidden = hidden
+        self.dropout = dropout
+        self.weight_decay = weight_decay
+        self.learning_rate = learning_rate
+        self.epochs = epochs
+        self.batch_size = batch_size
+        self.seed = seed
 
-    def fit(self, x: np.ndarray, y: np.ndarray) -> Regressor:
-        """Fit on inputs ``x`` (N, F) and targets ``y`` (N,); returns ``self``."""
-        xj, yj = _as_xy(x, y)
-        self.y_mean_ = float(jnp.mean(yj))
-        self.y_std_ = float(jnp.std(yj)) or 1.0
-        self._fit(xj, (yj - self.y_mean_) / self.y_std_)
+    def fit(self, X, y):  # noqa: N803 (scikit-learn's argument names)
+        """Fit on X (N, F) and y (N,); returns ``self``."""
+        x, y = check_X_y(X, y, dtype=np.float64, y_numeric=True)
+        self.n_features_in_ = x.shape[1]
+        self.y_mean_ = float(np.mean(y))
+        self.y_std_ = float(np.std(y)) or 1.0
+        xs = x.astype(np.float32)
+        ys = ((y - self.y_mean_) / self.y_std_).astype(np.float32)
+        self.model_ = _MLPNet(
+            x.shape[1], tuple(self.hidden), self.dropout, rngs=nnx.Rngs(int(self.seed))
+        )
+        order = np.random.default_rng(self.seed).permutation(x.shape[0])
+        n_val = max(1, int(round(0.15 * x.shape[0])))
+        val, tr = order[:n_val], order[n_val:]
+        cfg = TrainConfig(
+            epochs=int(self.epochs),
+            batch_size=min(int(self.batch_size), len(tr)),
+            seed=int(self.seed),
+        )
+        tx = optax.adamw(self.learning_rate, weight_decay=self.weight_decay)
+        result = fit(
+            self.model_, (xs[tr], ys[tr]), config=cfg, val=(xs[val], ys[val]), optimizer=tx
+        )
+        self.best_epoch_ = int(result.best_epoch)
         return self
 
-    def predict(self, x: np.ndarray) -> np.ndarray:
+    def predict(self, X):  # noqa: N803
         """Predictions (N,) in the unit of the training targets."""
-        if not hasattr(self, "y_mean_"):
-            raise RuntimeError(f"{type(self).__name__}.predict called before fit")
-        xj, _ = _as_xy(x)
-        return np.asarray(self._predict(xj)) * self.y_std_ + self.y_mean_
-
-    @abstractmethod
-    def _fit(self, x: jax.Array, y: jax.Array) -> None:
-        """Fit on float32 ``x`` (N, F) and standardised targets ``y`` (N,)."""
-
-    @abstractmethod
-    def _predict(self, x: jax.Array) -> jax.Array:
-        """Standardised predictions (N,) for ``x`` (N, F)."""
-
-
-def rbf_kernel(a: jax.Array, b: jax.Array, *, gamma: float) -> jax.Array:
-    """:math:`\\exp(-\\gamma\\|a_i - b_j\\|^2 / F)`: (Na, F), (Nb, F) -> (Na, Nb)."""
-    d2 = jnp.sum(a * a, 1)[:, None] + jnp.sum(b * b, 1)[None, :] - 2.0 * a @ b.T
-    return jnp.exp(-gamma * jnp.maximum(d2, 0.0) / a.shape[1])
-
-
-@dataclass
-class Ridge(Regressor):
-    """Ridge / least squares, closed form (see module docstring)."""
-
-    alpha: float = 1.0
-    name = "ridge"
-
-    def _fit(self, x, y):
-        self.x_mean_ = jnp.mean(x, 0)
-        xc = x - self.x_mean_
-        a = xc.T @ xc + self.alpha * jnp.eye(x.shape[1])
-        self.w_ = (
-            jnp.linalg.lstsq(a, xc.T @ y)[0] if self.alpha == 0 else jnp.linalg.solve(a, xc.T @ y)
-        )
-
-    def _predict(self, x):
-        return (x - self.x_mean_) @ self.w_
-
-
-class _Linear(nnx.Module):
-    # The rate-0 dropout is the identity; it gives the module the ``deterministic`` flag that
-    # the shared training loop sets through ``nnx.view``.
-    def __init__(self, n_in: int, *, rngs: nnx.Rngs):
-        self.dense = nnx.Linear(n_in, 1, rngs=rngs)
-        self.drop = nnx.Dropout(0.0)
-
-    def __call__(self, x):
-        return self.dense(self.drop(x))[:, 0]
-
-
-def _eps_loss(epsilon: float):
-    def loss(pred, target):
-        return jnp.mean(jnp.maximum(jnp.abs(pred - target) - epsilon, 0.0))
-
-    return loss
-
-
-@dataclass
-class SGDLinear(Regressor):
-    """Linear model, squared loss, SGD with momentum and weight decay ``alpha``."""
-
-    alpha: float = 1e-3
-    learning_rate: float = 0.01
-    epochs: int = 60
-    batch_size: int = 32
-    seed: int = 0
-    name = "sgd"
-
-    def _fit(self, x, y):
-        self.model_ = _Linear(x.shape[1], rngs=nnx.Rngs(self.seed))
-        cfg = TrainConfig(epochs=self.epochs, batch_size=self.batch_size, seed=self.seed)
-        tx = optax.chain(
-            optax.add_decayed_weights(self.alpha), optax.sgd(self.learning_rate, momentum=0.9)
-        )
-        fit(self.model_, (x, y), config=cfg, val=(x, y), optimizer=tx)
-
-    def _predict(self, x):
-        return predict(self.model_, x)
-
-
-@dataclass
-class LinearSVR(Regressor):
-    """Linear model, ε-insensitive loss, Adam with weight decay ``alpha``."""
-
-    alpha: float = 1e-3
-    epsilon: float = 0.05
-    learning_rate: float = 0.05
-    epochs: int = 300
-    seed: int = 0
-    name = "linear_svr"
-
-    def _fit(self, x, y):
-        self.model_ = _Linear(x.shape[1], rngs=nnx.Rngs(self.seed))
-        cfg = TrainConfig(epochs=self.epochs, batch_size=x.shape[0], seed=self.seed)
-        tx = optax.adamw(self.learning_rate, weight_decay=self.alpha)
-        loss = _eps_loss(self.epsilon)
-        fit(self.model_, (x, y), config=cfg, val=(x, y), optimizer=tx, loss_fn=loss)
-
-    def _predict(self, x):
-        return predict(self.model_, x)
-
-
-class _KernelExpansion(nnx.Module):
-    def __init__(self, centres: jax.Array, *, gamma: float):
-        self.centres = nnx.Variable(centres)
-        self.gamma = gamma
-        self.beta = nnx.Param(jnp.zeros((centres.shape[0],)))
-        self.bias = nnx.Param(jnp.zeros(()))
-        self.drop = nnx.Dropout(0.0)  # identity; see _Linear
-
-    def __call__(self, x):
-        k = rbf_kernel(self.drop(x), self.centres[...], gamma=self.gamma)
-        return k @ self.beta[...] + self.bias[...]
-
-
-@dataclass
-class KernelSVR(Regressor):
-    """RBF kernel expansion on the training points with ε-insensitive loss (SVR-like)."""
-
-    gamma: float = 1.0
-    alpha: float = 1e-3
-    epsilon: float = 0.05
-    learning_rate: float = 0.1
-    epochs: int = 200
-    seed: int = 0
-    name = "kernel_svr"
-
-    def _fit(self, x, y):
-        self.model_ = _KernelExpansion(x, gamma=self.gamma)
-        cfg = TrainConfig(epochs=self.epochs, batch_size=x.shape[0], seed=self.seed)
-        tx = optax.adamw(self.learning_rate, weight_decay=self.alpha)
-        loss = _eps_loss(self.epsilon)
-        fit(self.model_, (x, y), config=cfg, val=(x, y), optimizer=tx, loss_fn=loss)
-
-    def _predict(self, x):
-        return predict(self.model_, x)
-
-
-@dataclass
-class KernelRidge(Regressor):
-    """Kernel ridge regression with the RBF kernel, closed form."""
-
-    gamma: float = 1.0
-    alpha: float = 0.1
-    name = "kernel_ridge"
-
-    def _fit(self, x, y):
-        self.x_ = x
-        k = rbf_kernel(x, x, gamma=self.gamma)
-        self.beta_ = jnp.linalg.solve(k + self.alpha * jnp.eye(x.shape[0]), y)
-
-    def _predict(self, x):
-        return rbf_kernel(x, self.x_, gamma=self.gamma) @ self.beta_
-
-
-def _gp_params(log_params: jax.Array) -> jax.Array:
-    """(γ, s², σ_n²) from unconstrained logs; γ in [1e-3, 1e3], σ_n² >= 1e-3 (float32 Cholesky)."""
-    gamma = jnp.exp(jnp.clip(log_params[0], -6.9, 6.9))
-    return jnp.stack([gamma, jnp.exp(log_params[1]), 1e-3 + jnp.exp(log_params[2])])
-
-
-def _gp_nll(log_params: jax.Array, x: jax.Array, y: jax.Array) -> jax.Array:
-    """Negative log marginal likelihood of a zero-mean GP with RBF covariance (per sample)."""
-    gamma, signal, noise = _gp_params(log_params)
-    k = signal * rbf_kernel(x, x, gamma=gamma) + noise * jnp.eye(x.shape[0])
-    chol = jnp.linalg.cholesky(k)
-    alpha = jax.scipy.linalg.cho_solve((chol, True), y)
-    n = x.shape[0]
-    return (0.5 * y @ alpha + jnp.sum(jnp.log(jnp.diag(chol))) + 0.5 * n * jnp.log(2 * jnp.pi)) / n
-
-
-@partial(jax.jit, static_argnames=("steps", "learning_rate"))
-def _gp_optimise(
-    start: jax.Array, x: jax.Array, y: jax.Array, *, steps: int, learning_rate: float
-) -> jax.Array:
-    """Adam on the log hyper-parameters, ``steps`` iterations in one compiled ``lax.scan``; a
-    step whose loss or gradient is not finite is skipped (float32 Cholesky near singularity)."""
-    tx = optax.adam(learning_rate)
-
-    def step(carry, _):
-        params, state = carry
-        value, g = jax.value_and_grad(_gp_nll)(params, x, y)
-        updates, new_state = tx.update(g, state)
-        ok = jnp.isfinite(value) & jnp.all(jnp.isfinite(g))
-        new_params = jnp.where(ok, optax.apply_updates(params, updates), params)
-        return (
-            new_params,
-            jax.tree_util.tree_map(lambda a, b: jnp.where(ok, a, b), new_state, state),
-        ), value
-
-    (params, _), _ = jax.lax.scan(step, (start, tx.init(start)), None, length=steps)
-    return params
-
-
-@dataclass
-class GaussianProcess(Regressor):
-    """GP regression, RBF covariance, hyper-parameters by maximum marginal likelihood."""
-
-    gamma: float = 1.0
-    noise: float = 0.1
-    steps: int = 100
-    learning_rate: float = 0.1
-    name = "gaussian_process"
-
-    def _fit(self, x, y):
-        start = jnp.log(jnp.array([self.gamma, 1.0, self.noise]))
-        params = _gp_optimise(start, x, y, steps=self.steps, learning_rate=self.learning_rate)
-        self.gamma_, self.signal_, self.noise_ = (float(v) for v in _gp_params(params))
-        k = self.signal_ * rbf_kernel(x, x, gamma=self.gamma_)
-        self.beta_ = jnp.linalg.solve(k + self.noise_ * jnp.eye(x.shape[0]), y)
-        self.x_ = x
-
-    def _predict(self, x):
-        return self.signal_ * rbf_kernel(x, self.x_, gamma=self.gamma_) @ self.beta_
-
-
-@dataclass
-class KNN(Regressor):
-    """k-nearest-neighbour regression (uniform or inverse-distance weights)."""
-
-    k: int = 5
-    weights: str = "distance"
-    name = "knn"
-
-    def _fit(self, x, y):
-        if self.weights not in ("uniform", "distance"):
-            raise ValueError(f"KNN.weights must be 'uniform' or 'distance', not {self.weights!r}")
-        self.x_, self.y_ = x, y
-
-    def _predict(self, x):
-        d2 = jnp.sum((x[:, None, :] - self.x_[None, :, :]) ** 2, axis=-1)
-        neg, idx = jax.lax.top_k(-d2, min(self.k, self.x_.shape[0]))
-        w = jnp.ones_like(neg) if self.weights == "uniform" else 1.0 / (jnp.sqrt(-neg) + 1e-6)
-        return jnp.sum(w * self.y_[idx], axis=1) / jnp.sum(w, axis=1)
+        check_is_fitted(self, "model_")
+        x = validate_data(self, X, dtype=np.float64, reset=False)
+        z = np.asarray(predict(self.model_, x.astype(np.float32)), dtype=np.float64)
+        return z * self.y_std_ + self.y_mean_
 
 
 class _MLPNet(nnx.Module):
@@ -323,29 +133,56 @@ class _MLPNet(nnx.Module):
         return self.out(x)[:, 0]
 
 
-@dataclass
-class MLP(Regressor):
-    """ReLU MLP trained with Adam(W) by :func:`surrogates.training.fit` (best validation epoch)."""
+def scaled_target(estimator) -> TransformedTargetRegressor:
+    """``estimator`` fitted on the standardised target (predictions back in its unit)."""
+    return TransformedTargetRegressor(regressor=estimator, transformer=StandardScaler())
 
-    hidden: tuple[int, ...] = (64, 32)
-    dropout: float = 0.1
-    weight_decay: float = 1e-4
-    learning_rate: float = 3e-3
-    epochs: int = 300
-    batch_size: int = 64
-    seed: int = 0
-    name = "mlp"
 
-    def _fit(self, x, y):
-        self.model_ = _MLPNet(
-            x.shape[1], tuple(self.hidden), self.dropout, rngs=nnx.Rngs(self.seed)
-        )
-        order = np.random.default_rng(self.seed).permutation(x.shape[0])
-        n_val = max(1, int(round(0.15 * x.shape[0])))
-        val, tr = order[:n_val], order[n_val:]
-        cfg = TrainConfig(epochs=self.epochs, batch_size=self.batch_size, seed=self.seed)
-        tx = optax.adamw(self.learning_rate, weight_decay=self.weight_decay)
-        fit(self.model_, (x[tr], y[tr]), config=cfg, val=(x[val], y[val]), optimizer=tx)
+def _gp_kernel():
+    return ConstantKernel(1.0, (1e-2, 1e2)) * RBF(
+        length_scale=3.0, length_scale_bounds=(1e-1, 1e3)
+    ) + WhiteKernel(0.1, (1e-4, 1e1))
 
-    def _predict(self, x):
-        return predict(self.model_, x)
+
+def model_grids(*, quick: bool, seed: int) -> dict[str, tuple[BaseEstimator, dict[str, list]]]:
+    """Each model (an unfitted estimator) and its GridSearchCV grid (smaller when ``quick``).
+
+    RBF widths γ are per squared z-score unit summed over the selected features; with ~30
+    features a γ of 1/30 corresponds to unit length scale per feature.
+    """
+    r = "regressor__"
+    gammas = [0.01, 0.03] if quick else [0.003, 0.01, 0.03, 0.1]
+    return {
+        "ridge": (scaled_target(Ridge()), {f"{r}alpha": [0.1, 1.0, 10.0, 100.0]}),
+        "sgd": (
+            scaled_target(SGDRegressor(penalty="l2", max_iter=2000, tol=1e-5, random_state=seed)),
+            {f"{r}alpha": [1e-3, 1e-2] if quick else [1e-4, 1e-3, 1e-2, 1e-1]},
+        ),
+        "linear_svr": (
+            scaled_target(LinearSVR(epsilon=0.05, max_iter=20_000, random_state=seed)),
+            {f"{r}C": [0.1, 1.0] if quick else [0.03, 0.1, 0.3, 1.0, 3.0]},
+        ),
+        "kernel_svr": (
+            scaled_target(SVR(kernel="rbf", epsilon=0.05)),
+            {f"{r}C": [1.0, 10.0] if quick else [1.0, 3.0, 10.0, 30.0], f"{r}gamma": gammas},
+        ),
+        "kernel_ridge": (
+            scaled_target(KernelRidge(kernel="rbf")),
+            {f"{r}alpha": [1e-2, 1e-1], f"{r}gamma": gammas},
+        ),
+        "gaussian_process": (
+            scaled_target(GaussianProcessRegressor(kernel=_gp_kernel(), random_state=seed)),
+            {f"{r}n_restarts_optimizer": [0]},
+        ),
+        "knn": (
+            KNeighborsRegressor(),
+            {
+                "n_neighbors": [3, 5, 9],
+                "weights": ["distance"] if quick else ["uniform", "distance"],
+            },
+        ),
+        "mlp": (
+            MLPRegressor(epochs=150 if quick else 300, seed=seed),
+            {"weight_decay": [1e-3] if quick else [1e-4, 1e-2]},
+        ),
+    }

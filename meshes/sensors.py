@@ -99,14 +99,33 @@ def write_sensors(
     return atomic_write_json(path, doc)
 
 
+class _DuplicateKey(Exception):
+    pass
+
+
+def _unique_keys(pairs: list[tuple[str, object]]) -> dict[str, object]:
+    """``json`` object hook that refuses a repeated key (json keeps the last one silently)."""
+    out: dict[str, object] = {}
+    for key, value in pairs:
+        if key in out:
+            raise _DuplicateKey(f"sensors.{key}" if isinstance(value, list) else key)
+        out[key] = value
+    return out
+
+
 def read_sensors(path: str | os.PathLike) -> dict[str, np.ndarray]:
     """Read a sensors JSON; coordinates converted to metres (``units`` "m" or "mm").
 
-    Raises ``ValueError`` naming the file and field when the content is malformed.
+    Raises ``ValueError`` naming the file and field when the content is malformed or a sensor
+    name is given twice.
     """
     path = Path(path)
     try:
-        doc = json.loads(path.read_text())
+        doc = json.loads(path.read_text(encoding="utf-8"), object_pairs_hook=_unique_keys)
+    except _DuplicateKey as err:
+        raise ValueError(
+            f"{path}: {err.args[0]} is given twice; expected each sensor name once"
+        ) from err
     except (OSError, json.JSONDecodeError) as err:
         raise ValueError(f"{path}: cannot read sensors JSON ({err})") from err
     if not isinstance(doc, dict) or not isinstance(doc.get("sensors"), dict):

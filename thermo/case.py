@@ -28,7 +28,15 @@ Choices where the issue is silent:
   after scaling, or below 0.5 mm for ``unit = "mm"``, is refused (``mesh.unit``) with the likely
   fix (:mod:`meshes.units`); the builtins take metres only (their span is checked the same way).
 * A table must cover the run (first time <= 0, last >= t_end): a history ending early is almost
-  always a unit mistake (ms vs s), not intent.
+  always a unit mistake (minutes for seconds), not intent. The other unit mistake, a time column
+  in ms, is caught twice: a header naming another unit (``time_ms``, ``t_ms``, ``time_min``, ...)
+  is refused with the conversion to apply, and a table whose last time is more than
+  :data:`TABLE_SPAN_LIMIT` = 100 × t_end is refused as "is time_s in ms?" (a table in ms for the
+  run it was made for ends near 1000 × t_end; a table made in seconds for a longer run than this
+  one rarely exceeds 10 ×, and trimming it is the fix when it does).
+* Probe names head the columns of ``probes.csv`` and of measurement CSVs: letters, digits,
+  ``_ . -`` only, not ``time_s``, and each once (TOML refuses a repeated key; the error says
+  ``probes.NAME: duplicate probe name at line N``).
 * ``name = "wc-co"`` in a material table takes that library material (DESIGN.md physics
   defaults); any of ``k``, ``rho``, ``c`` given next to it override the library value.
 * At most one ``unknown-*`` boundary: the inverse methods of paper 000 estimate one history (F1).
@@ -45,6 +53,7 @@ from __future__ import annotations
 
 import csv
 import math
+import re
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -76,6 +85,10 @@ _BOUNDARY_KEYS = {"temperature": ("value", "table"), "flux": ("value", "table"),
                   "convection": ("h", "T_inf")}  # fmt: skip
 BOUNDARY_TYPES = (*_BOUNDARY_KEYS, "insulated", "unknown-temperature", "unknown-flux")
 DEFAULT_SNAPSHOTS: tuple[float, ...] = (4.0, 8.0, 12.0)
+_OTHER_TIME_UNIT = re.compile(r"(?:time|t)_?\(?(ms|us|µs|min|h)\)?")
+_PROBE_NAME = re.compile(r"[A-Za-z0-9_.\-]+")
+#: A table whose last time exceeds this many end times is taken for a unit mistake (ms for s).
+TABLE_SPAN_LIMIT = 100.0
 _TOP_KEYS = ("mesh", "materials", "boundary", "contact", "time", "solver", "probes", "output")
 
 
@@ -215,7 +228,15 @@ def read_history_table(path: Path, *, key: str = "table", case_file: Path | str 
         rows = list(csv.reader(lines))
     except OSError as err:
         raise fail(f"cannot be read ({err.strerror})") from err
-    if not rows or [c.strip() for c in rows[0]] != ["time_s", "value"]:
+    header = [c.strip() for c in rows[0]] if rows else []
+    unit = _OTHER_TIME_UNIT.fullmatch(header[0].lower()) if header else None
+    if unit:
+        per_s = {"ms": "/ 1000", "us": "/ 1e6", "µs": "/ 1e6", "min": "* 60", "h": "* 3600"}
+        raise fail(
+            f"time column {header[0]!r} is in {unit.group(1)}; times must be in seconds "
+            f"(time_s = {header[0]} {per_s[unit.group(1)]})"
+        )
+    if header != ["time_s", "value"]:
         raise fail(f"header is {rows[0] if rows else 'missing'}")
     if len(rows) < 2:
         raise fail("has no data rows")
@@ -247,6 +268,14 @@ def _history(r: _Reader, doc: dict, key: str, t_end: float, tables: dict) -> His
             f"{key}.table",
             f"table {path} covers {history.times[0]}..{history.times[-1]} s",
             f"time_s from <= 0 to >= t_end = {t_end} s",
+        )
+    if history.times[-1] > TABLE_SPAN_LIMIT * t_end:
+        raise r.fail(
+            f"{key}.table",
+            f"table {path} runs to {history.times[-1]:g} s, over {TABLE_SPAN_LIMIT:g} × t_end "
+            f"= {t_end:g} s: is time_s in ms?",
+            f"time_s in seconds, ending within {TABLE_SPAN_LIMIT:g} × t_end "
+            "(trim a longer table to the run)",
         )
     tables[key] = path
     return history
@@ -333,6 +362,12 @@ def _probes(r: _Reader, doc: dict) -> dict[str, tuple[float, float, float]] | No
         return None
     out = {}
     for name, xyz in r.table(doc, "probes", None).items():
+        if not _PROBE_NAME.fullmatch(name) or name == "time_s":
+            raise r.fail(
+                f"probes.{name}",
+                "is not a usable probe name (it heads a column of probes.csv)",
+                "letters, digits, _ . - (not time_s), e.g. S1",
+            )
         if not (isinstance(xyz, list) and len(xyz) == 3 and all(map(_finite, xyz))):
             raise r.fail(f"probes.{name}", f"got {xyz!r}", "[x, y, z] with 3 finite numbers (m)")
         out[name] = (float(xyz[0]), float(xyz[1]), float(xyz[2]))
@@ -354,6 +389,43 @@ def _output(r: _Reader, doc: dict, t_end: float) -> OutputSpec:
     return OutputSpec(fields, tuple(float(t) for t in snaps))  # type: ignore[arg-type]
 
 
+_HEADER = re.compile(r"^\s*\[\s*([^\[\]]+?)\s*\](?:\s*#.*)?$")
+_KEY = re.compile(r"""^\s*(?:"([^"]*)"|'([^']*)'|([A-Za-z0-9_.-]+))\s*=""")
+
+
+def _duplicate_key(path: Path, text: str, err: tomllib.TOMLDecodeError) -> CaseError | None:
+    """A :class:`CaseError` naming the key given twice (``probes.S1``), or None if it is another
+    TOML error. tomllib says only "Cannot overwrite a value (at line N, column M)"."""
+    found = re.search(r"Cannot overwrite a value \(at line (\d+)", str(err))
+    lines = text.splitlines()
+    if not found or not 0 < int(found.group(1)) <= len(lines):
+        return None
+    n = int(found.group(1))
+    key = _KEY.match(lines[n - 1])
+    if key is None:
+        return None
+    name = next(g for g in key.groups() if g is not None)
+    table, first = "", None
+    for i, line in enumerate(lines[: n - 1], start=1):
+        header = _HEADER.match(line)
+        if header:
+            table, first = header.group(1).replace(" ", ""), None
+        else:
+            other = _KEY.match(line)
+            if other and next(g for g in other.groups() if g is not None) == name:
+                first = i
+    where = f" (first at line {first})" if first else ""
+    if table == "probes":
+        return CaseError(
+            path,
+            f"probes.{name}",
+            f"duplicate probe name at line {n}{where}",
+            "each probe name once in [probes]",
+        )
+    full = f"{table}.{name}" if table else name
+    return CaseError(path, full, f"given twice, at line {n}{where}", "each key once per table")
+
+
 def parse_case(path: str | Path) -> Case:
     """Read and validate a TOML case file; raise :class:`CaseError` on the first problem."""
     path = Path(path).resolve()
@@ -365,7 +437,9 @@ def parse_case(path: str | Path) -> Case:
     try:
         doc = tomllib.loads(text)
     except tomllib.TOMLDecodeError as err:
-        raise CaseError(path, "<syntax>", str(err), "valid TOML") from err
+        raise _duplicate_key(path, text, err) or CaseError(
+            path, "<syntax>", str(err), "valid TOML"
+        ) from err
     for key in doc:
         if key not in _TOP_KEYS:
             raise r.fail(key, "unknown table", "one of: " + ", ".join(_TOP_KEYS))

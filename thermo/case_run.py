@@ -3,13 +3,16 @@
 Steps of :func:`run_case`, all before any file appears under the final output name:
 
 1. build or load the mesh (:func:`load_case_mesh`): a ``.msh`` file through
-   ``meshes.io.load_mesh``, the Gmsh insert–shank–bolt tool (``meshes.tool.ToolGeometry`` from
+   ``meshes.io.load_mesh`` (scaled to metres from ``[mesh] unit``; linear tetrahedra only),
+   the Gmsh insert–shank–bolt tool (``meshes.tool.ToolGeometry`` from
    ``[mesh.params]``), or a DOLFINx ``bar`` (``meshes.boxes.bar``, 1–3D), ``box`` (3D bar with
    defaults) or ``two-blocks`` (``meshes.boxes.two_blocks``) for verification;
 2. check the case against the mesh (:func:`check_case_against_mesh`): every volume group has a
    material and every material names a volume group; every boundary and contact group is a facet
-   group; every probe (or mesh sensor when ``[probes]`` is absent) lies inside the mesh. Any
-   mismatch raises :class:`thermo.case.CaseError` naming the case file and key path;
+   group; every probe (or mesh sensor when ``[probes]`` is absent) lies inside the mesh; for an
+   inverse case, at least one probe lies in a part of the mesh connected to the ``unknown-*``
+   boundary (no probes at all, or all of them in detached bodies, is refused). Any mismatch
+   raises :class:`thermo.case.CaseError` naming the case file and key path;
 3. ``thermo.solver.solve_transient`` writes ``probes.csv`` (``time_s`` + one column per probe,
    °C), the field series (``T.xdmf``/``T.h5`` or ``T.bp``) and the snapshot PNGs;
 4. this module adds ``case.toml`` (verbatim copy, with the tables it reads beside it),
@@ -73,8 +76,10 @@ def _span_m(tagged: TaggedMesh) -> float:
     """Largest bounding-box edge (m) of the whole (distributed) mesh."""
     x = np.asarray(tagged.mesh.geometry.x)
     comm = tagged.mesh.comm
-    lo = comm.allreduce(x.min(axis=0) if len(x) else np.full(3, np.inf), op=MPI.MIN)
-    hi = comm.allreduce(x.max(axis=0) if len(x) else np.full(3, -np.inf), op=MPI.MAX)
+    lo = np.array(x.min(axis=0) if len(x) else np.full(3, np.inf), dtype=np.float64)
+    hi = np.array(x.max(axis=0) if len(x) else np.full(3, -np.inf), dtype=np.float64)
+    comm.Allreduce(MPI.IN_PLACE, lo, op=MPI.MIN)
+    comm.Allreduce(MPI.IN_PLACE, hi, op=MPI.MAX)
     return float(np.max(hi - lo))
 
 
@@ -169,7 +174,89 @@ def check_case_against_mesh(case: Case, tagged: TaggedMesh) -> dict[str, tuple[f
             Probes(msh=tagged.mesh, points={name: xyz}, source=tagged.source)
         except ValueError as err:
             raise CaseError(case.path, keys[name], str(err), "a point inside the mesh (m)") from err
+    if case.unknown_boundary is not None:
+        _check_probes_see(case, tagged, points)
     return points
+
+
+def _vertex_components(tagged: TaggedMesh, probes: np.ndarray, group_tag: int) -> Any:
+    """Rank 0: (component of each probe (-1 if not found), components touching the facet group).
+
+    Components of the vertex graph (two vertices joined when they share a cell): with P1 elements
+    heat flows exactly between vertices of a component, also across contact interfaces, which
+    keep their shared vertices in the mesh. The owned cells of every rank are gathered on rank 0
+    (global vertex numbers, 4 × int64 per tetrahedron).
+    """
+    import scipy.sparse
+    import scipy.sparse.csgraph
+    from dolfinx import geometry
+
+    msh = tagged.mesh
+    comm, tdim = msh.comm, msh.topology.dim
+    vmap = msh.topology.index_map(0)
+    n_cells = msh.topology.index_map(tdim).size_local
+    c2v = msh.topology.connectivity(tdim, 0)
+    cells = vmap.local_to_global(c2v.array).reshape(-1, c2v.offsets[1])[:n_cells]
+    msh.topology.create_connectivity(tdim - 1, 0)
+    f2v = msh.topology.connectivity(tdim - 1, 0)
+    facets = tagged.facet_tags.find(group_tag)
+    facet_vertices = [f2v.links(int(f))[0] for f in facets]
+    seen_vertices = vmap.local_to_global(np.asarray(facet_vertices, dtype=np.int32))
+    query = probes if comm.rank == 0 else np.zeros((0, 3))
+    data = geometry.determine_point_ownership(msh, query, 1e-8 * _span_m(tagged))
+    found = np.asarray(data.dest_cells, dtype=np.int32)
+    probe_vertex = vmap.local_to_global(c2v.array[c2v.offsets[found]].astype(np.int32))
+    gathered = comm.gather((cells, seen_vertices, probe_vertex), root=0)
+    owners = np.asarray(data.src_owner, dtype=np.int64) if comm.rank == 0 else None
+    if comm.rank != 0:
+        return None
+    n = vmap.size_global
+    all_cells = np.concatenate([g[0] for g in gathered])
+    rows = np.repeat(all_cells[:, 0], all_cells.shape[1] - 1)
+    cols = all_cells[:, 1:].ravel()
+    graph = scipy.sparse.coo_matrix((np.ones(rows.size), (rows, cols)), shape=(n, n))
+    _, label = scipy.sparse.csgraph.connected_components(graph, directed=False)
+    touching = set(label[np.concatenate([g[1] for g in gathered])].tolist())
+    probe_label = np.full(len(probes), -1, dtype=np.int64)
+    for i, rank in enumerate(owners):
+        if rank >= 0:
+            # the owner's answers come in the order of the points it owns
+            mine = int(np.sum(owners[:i] == rank))
+            probe_label[i] = label[gathered[rank][2][mine]]
+    return probe_label, touching
+
+
+def _check_probes_see(case: Case, tagged: TaggedMesh, points: dict) -> None:
+    """Refuse an inverse case whose unknown boundary no probe can see (no probes at all, or all
+    of them in bodies of the mesh that do not touch that boundary)."""
+    group, kind = case.unknown_boundary
+    form = (
+        f"at least one probe [probes] NAME = [x, y, z] (m) in a body that touches {group} "
+        "(or a sensors file beside the mesh)"
+    )
+    if not points:
+        raise CaseError(
+            case.path,
+            "probes",
+            f"no probes: nothing measures the unknown-{kind} boundary {group}",
+            form,
+        )
+    names = list(points)
+    coords = np.array([points[n] for n in names], dtype=float).reshape(len(names), 3)
+    answer = _vertex_components(tagged, coords, tagged.facet_groups[group])
+    blind = None
+    if answer is not None:
+        label, touching = answer
+        blind = [n for n, c in zip(names, label, strict=True) if c not in touching]
+    blind = tagged.mesh.comm.bcast(blind, root=0)
+    if len(blind) == len(names):
+        raise CaseError(
+            case.path,
+            "probes",
+            f"no probe sees the unknown-{kind} boundary {group}: probes {names} lie in parts "
+            f"of {tagged.source} that are not connected to it",
+            form,
+        )
 
 
 def _summary(case: Case, result: Any, points: dict, tagged: TaggedMesh, files: dict) -> dict:

@@ -138,3 +138,132 @@ def test_metre_mesh_declared_mm_and_builtin_in_mm_are_refused(
     assert "mesh.params: the 'box' builtin: mesh spans 20 m; is it in mm? " in err, err
     assert "[mesh.params] are in metres" in err
     assert not (tmp_path / "out").exists()
+
+
+def test_hexahedral_mesh_is_refused(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    box_msh(tmp_path / "block.msh", hexes=True)
+    case = _write_case(tmp_path, CASE.format(mesh_extra="", materials_extra=""))
+    err = _fails(["simulate", str(case), "--out", str(tmp_path / "out")], capsys)
+    assert (
+        f"{case}: mesh.file: ValueError: {tmp_path / 'block.msh'}: has Hexahedron 8 cells; " in err
+    )
+    assert "millheat supports linear tetrahedra (4-node) only in 3D" in err
+    assert "expected a readable .msh with named physical groups and linear tetrahedra" in err
+    assert not (tmp_path / "out").exists()
+
+
+def test_duplicate_probe_names_are_refused(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    box_msh(tmp_path / "block.msh")
+    text = CASE.format(mesh_extra="", materials_extra="")
+    text = text.replace("far = [0.02, ", "near = [0.02, ")
+    case = _write_case(tmp_path, text)
+    err = _fails(["simulate", str(case), "--out", str(tmp_path / "out")], capsys)
+    line = text.splitlines().index("near = [0.02, 0.003, 0.003]") + 1
+    assert (
+        f"{case}: probes.near: duplicate probe name at line {line} (first at line {line - 1})"
+        in err
+    )
+    assert "expected each probe name once in [probes]" in err
+    # the mesh's own sensors file: a repeated name is refused too (json would keep the last)
+    (tmp_path / "block.sensors.json").write_text(
+        '{"units": "m", "sensors": {"P": [0.01, 0.003, 0.003], "P": [0.02, 0.003, 0.003]}}',
+        encoding="utf-8",
+    )
+    case = _write_case(
+        tmp_path, CASE.format(mesh_extra="", materials_extra="").split("[probes]")[0]
+    )
+    err = _fails(["simulate", str(case), "--out", str(tmp_path / "out")], capsys)
+    assert "block.sensors.json: sensors.P is given twice; expected each sensor name once" in err
+    # a name that would clash with the time column of probes.csv
+    case = _write_case(
+        tmp_path, CASE.format(mesh_extra="", materials_extra="").replace("far =", "time_s =")
+    )
+    err = _fails(["simulate", str(case), "--out", str(tmp_path / "out")], capsys)
+    assert "probes.time_s: is not a usable probe name" in err
+    assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize(
+    ("table", "message"),
+    [
+        (
+            "time_ms,value\n0,300\n4000,300\n",
+            "time column 'time_ms' is in ms; times must be in seconds (time_s = time_ms / 1000)",
+        ),
+        (
+            "time_s,value\n0,300\n1000,310\n4000,300\n",
+            "runs to 4000 s, over 100 × t_end = 4 s: is time_s in ms?",
+        ),
+        ("time_s,value\n0,300\n0.004,300\n", "covers 0.0..0.004 s"),
+    ],
+)
+def test_table_with_a_time_unit_mistake_is_refused(
+    tmp_path: Path, capsys: pytest.CaptureFixture, table: str, message: str
+) -> None:
+    box_msh(tmp_path / "block.msh")
+    (tmp_path / "hot.csv").write_text(table, encoding="utf-8")
+    text = CASE.format(mesh_extra="", materials_extra="").replace(
+        "value = 300.0", 'table = "hot.csv"'
+    )
+    case = _write_case(tmp_path, text)
+    err = _fails(["simulate", str(case), "--out", str(tmp_path / "out")], capsys)
+    assert f"{case}: boundary.hot.table: table {tmp_path / 'hot.csv'}" in err and message in err, (
+        err
+    )
+    assert "expected" in err and "time_s" in err.split("expected")[-1]
+    assert not (tmp_path / "out").exists()
+
+
+def test_a_table_ten_times_longer_than_the_run_is_accepted(tmp_path: Path) -> None:
+    from thermo.case import parse_case
+
+    box_msh(tmp_path / "block.msh")
+    (tmp_path / "hot.csv").write_text("time_s,value\n0,300\n40,300\n", encoding="utf-8")
+    text = CASE.format(mesh_extra="", materials_extra="").replace(
+        "value = 300.0", 'table = "hot.csv"'
+    )
+    case = parse_case(_write_case(tmp_path, text))
+    assert case.problem.boundaries["hot"].value(2.0) == pytest.approx(300.0)
+
+
+def _inverse_case(tmp_path: Path, probes: str, *, second_body: bool = True) -> Path:
+    box_msh(tmp_path / "block.msh", second_body=second_body)
+    text = CASE.format(
+        mesh_extra="",
+        materials_extra='[materials.island]\nname = "42crmo4"' if second_body else "",
+    )
+    text = text.replace('type = "temperature"\nvalue = 300.0', 'type = "unknown-temperature"')
+    return _write_case(tmp_path, text.split("[probes]")[0] + probes)
+
+
+@pytest.mark.parametrize(
+    ("probes", "message"),
+    [
+        ('[output]\nfields = "none"\n', "probes: no probes: nothing measures the unknown-"),
+        (
+            "[probes]\nP = [0.043, 0.003, 0.003]\n",
+            "no probe sees the unknown-temperature boundary hot: probes ['P'] lie in parts of",
+        ),
+    ],
+)  # fmt: skip
+def test_unknown_boundary_without_a_probe_that_sees_it(
+    tmp_path: Path, probes: str, message: str
+) -> None:
+    from thermo.case import CaseError, parse_case
+    from thermo.case_run import check_case_against_mesh, load_case_mesh
+
+    case = parse_case(_inverse_case(tmp_path, probes))
+    with pytest.raises(CaseError) as info:
+        check_case_against_mesh(case, load_case_mesh(case))
+    assert info.value.key == "probes"
+    assert message in str(info.value) and "a body that touches hot" in info.value.expected
+
+
+def test_unknown_boundary_seen_by_one_probe_passes(tmp_path: Path) -> None:
+    from thermo.case import parse_case
+    from thermo.case_run import check_case_against_mesh, load_case_mesh
+
+    probes = "[probes]\nP = [0.043, 0.003, 0.003]\nQ = [0.01, 0.003, 0.003]\n"
+    case = parse_case(_inverse_case(tmp_path, probes))
+    points = check_case_against_mesh(case, load_case_mesh(case))
+    assert sorted(points) == ["P", "Q"]

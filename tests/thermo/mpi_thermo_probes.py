@@ -1,6 +1,8 @@
 """Run under ``mpirun -n N``: a small 3D problem with flux, convection and Dirichlet boundaries.
 
-Rank 0 writes the probe histories and energy terms as JSON to the path given as argv[1].
+The same problems run with constant properties (linear solver) and, prefixed ``N``, with the
+temperature-dependent library materials (Newton per step, :mod:`thermo.nonlinear`). Rank 0 writes
+the probe histories and energy terms as JSON to the path given as argv[1].
 """
 
 import json
@@ -26,11 +28,13 @@ from thermo.solver import solve_transient
 PROBES = {"S1": (0.002, 0.001, 0.001), "S2": (0.005, 0.0005, 0.0015), "S3": (0.0099, 0.002, 0.0)}
 
 
-def main(path: str) -> None:
+def _runs(suffix: str) -> dict:
+    wc, steel = MATERIALS["wc-co" + suffix], MATERIALS["42crmo4" + suffix]
+    q_peak = 2e6 if not suffix else 8e6
     problem = HeatProblem(
-        materials={"bar": MATERIALS["wc-co"]},
+        materials={"bar": wc},
         boundaries={
-            "x0": FluxBC(History(times=np.array([0.0, 0.5]), values=np.array([0.0, 2e6]))),
+            "x0": FluxBC(History(times=np.array([0.0, 0.5]), values=np.array([0.0, q_peak]))),
             "x1": TemperatureBC(History.constant(20.0)),
             "y1": ConvectionBC(h=500.0, T_inf=20.0),
         },
@@ -41,7 +45,7 @@ def main(path: str) -> None:
         bar(lengths=(0.01, 0.002, 0.002), cells=(20, 4, 4)), problem, probes=PROBES
     )
     contact = HeatProblem(
-        materials={"left": MATERIALS["wc-co"], "right": MATERIALS["42crmo4"]},
+        materials={"left": wc, "right": steel},
         boundaries={
             "x0": FluxBC(History.constant(1e6)),
             "x1": TemperatureBC(History.constant(20.0)),
@@ -67,11 +71,18 @@ def main(path: str) -> None:
         "Cjump": (0.0051, 0.001, 0.001),
     }
     result_c = solve_transient(blocks, contact, probes=points)
+    data = {name: values.tolist() for name, values in result.probes.items()}
+    data.update({name: values.tolist() for name, values in result_c.probes.items()})
+    data["energy"] = result.energy
+    data["energy_contact"] = result_c.energy
+    data["newton"] = [r.timings.get("newton_iterations", 0) for r in (result, result_c)]
+    return data
+
+
+def main(path: str) -> None:
+    data = _runs("")
+    data.update({f"N{key}": value for key, value in _runs("-t").items()})
     if MPI.COMM_WORLD.rank == 0:
-        data = {name: values.tolist() for name, values in result.probes.items()}
-        data.update({name: values.tolist() for name, values in result_c.probes.items()})
-        data["energy"] = result.energy
-        data["energy_contact"] = result_c.energy
         with open(path, "w", encoding="utf-8") as fh:
             json.dump(data, fh)
 

@@ -213,3 +213,38 @@ def test_nonlinear_matches_linear_for_weak_dependence():
     rise = runs[0].probes["a"][-1] - 20.0
     assert rise > 10.0
     np.testing.assert_allclose(runs[1].probes["a"], runs[0].probes["a"], atol=1e-6 * rise)
+
+
+def test_nonlinear_outputs_and_observers(tmp_path):
+    """Field series, snapshots, on_step and a user observer see the Newton steps too."""
+    from thermo.output import StepObserver
+
+    class Peak(StepObserver):
+        def __init__(self):
+            self.steps, self.peak = [], -np.inf
+
+        def __call__(self, step, t, functions):
+            self.steps.append(step)
+            self.peak = max(self.peak, float(functions[0].x.array.max()))
+
+    seen, peak = [], Peak()
+    problem = HeatProblem(
+        materials={"bar": MATERIALS["wc-co-t"]},
+        boundaries={"x0": FluxBC(History.constant(5e6))},
+        time=TimeStepping(dt=0.1, t_end=0.3),
+    )
+    result = solve_transient(
+        bar(lengths=(0.01, 0.002, 0.002), cells=(6, 1, 1)),
+        problem,
+        out_dir=tmp_path,
+        fields="xdmf",
+        snapshot_times=(0.3,),
+        on_step=lambda n, t, T: seen.append(n),
+        observers=[peak],
+    )
+    names = {p.name for p in tmp_path.iterdir()}
+    assert {"probes.csv", "T.xdmf", "T.h5", "T_0.3s.png"} <= names
+    assert not [n for n in names if n.startswith(".")]  # nothing staged or partial left
+    assert seen == peak.steps == [0, 1, 2, 3]
+    assert peak.peak == pytest.approx(float(result.final.x.array.max()))
+    assert result.timings["newton_iterations"] >= 3

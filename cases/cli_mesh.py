@@ -82,7 +82,8 @@ def _mesh(args: argparse.Namespace) -> int:
         raise ValueError(str(err).strip("'\"")) from err
     from mpi4py import MPI
 
-    from meshes.io import load_mesh, save_tool_mesh
+    from meshes.io import load_mesh
+    from meshes.tool import save_tool_mesh
 
     path = save_tool_mesh(args.out, geometry, verbose=args.verbose)
     tagged = load_mesh(path, MPI.COMM_WORLD)

@@ -4,7 +4,7 @@
   :func:`meshes.io.load_mesh` reads. Element sets on the tetrahedra (or an integer cell-data
   array) become volume groups; element sets on triangles, the same array on triangles, and node
   sets (boundary/interface facets whose three vertices are all in the set) become facet groups.
-* :func:`export_mesh`: a :class:`~meshes.tagged.TaggedMesh` (or ``.msh``) → any meshio format with
+* :func:`export_mesh`: a :class:`~meshes.tagged.TaggedMesh` → any meshio format with
   an integer ``region`` cell array, Abaqus element sets / Gmsh physical names where the format
   has them, and ``<stem>.groups.json`` (name → tag) plus ``<stem>.sensors.json`` beside it.
 
@@ -279,8 +279,11 @@ def convert_mesh(
     return dst
 
 
-def export_mesh(source: TaggedMesh | str | os.PathLike, dst: str | os.PathLike) -> Path:
+def export_mesh(tagged: TaggedMesh, dst: str | os.PathLike) -> Path:
     """Write mesh + tags for other tools (format from ``dst``'s suffix, via meshio). Serial only.
+
+    ``tagged`` is a mesh in memory (to export a ``.msh`` file, load it first with
+    :func:`meshes.io.load_mesh` on ``MPI.COMM_SELF``).
 
     Cells and tagged facets are written as ``tetra`` and ``triangle`` blocks with an integer cell
     array ``region`` (the group tags), element sets named by group for Abaqus ``.inp``, Gmsh
@@ -290,11 +293,9 @@ def export_mesh(source: TaggedMesh | str | os.PathLike, dst: str | os.PathLike) 
     """
     import dolfinx
     import meshio
-    from mpi4py import MPI
 
-    from meshes.io import load_mesh
-
-    tagged = source if isinstance(source, TaggedMesh) else load_mesh(source, MPI.COMM_SELF)
+    if not isinstance(tagged, TaggedMesh):
+        raise TypeError(f"export_mesh: expected a TaggedMesh, got {type(tagged).__name__}")
     msh, dst = tagged.mesh, Path(dst)
     tdim = msh.topology.dim
     if msh.comm.size > 1 or msh.topology.cell_name() != "tetrahedron":

@@ -1,150 +1,35 @@
-"""Mesh files: save the built-in tool mesh, load any Gmsh ``.msh`` with named physical groups,
-convert other formats in (meshio) and export a :class:`~meshes.tagged.TaggedMesh` out.
+"""Load a user's Gmsh ``.msh`` with named physical groups as a :class:`~meshes.tagged.TaggedMesh`.
 
-* :func:`save_tool_mesh` writes ``<name>.msh`` (Gmsh 4.1) and ``<name>.sensors.json``, atomically.
-* :func:`load_mesh` reads a ``.msh`` on rank 0 and distributes it
-  (``dolfinx.io.gmsh.model_to_mesh``), plus the sensors side file when present. We do not call
-  ``dolfinx.io.gmsh.read_from_msh`` directly because it cannot silence Gmsh and, when the file
-  is bad, raises on rank 0 only while the other ranks wait forever; here rank 0 opens and checks
-  the file first and broadcasts the verdict, then hands the model to the same ``model_to_mesh``.
-  Physical groups without a name are named ``volume_<tag>`` / ``facet_<tag>``. ``unit="mm"``
-  scales a millimetre mesh to metres; a size implausible for the unit is an error
-  (:mod:`meshes.units`), and so are cells other than linear tetrahedra in 3D.
-* :func:`convert_mesh` brings Abaqus ``.inp``, ``.vtu``, ``.med``, ... in: element sets on 3D cells
-  (or an integer cell-data array) become volume groups; element sets on 2D cells, node sets
-  (boundary/interface facets whose vertices all lie in the set) and the same integer array on 2D
-  cells become facet groups. Output is a Gmsh 2.2 ``.msh`` that :func:`load_mesh` reads.
-* :func:`export_mesh` writes mesh + tags for other tools (any meshio format; a ``region`` integer
-  cell array, element sets by group name where the format has them, the name → tag map as field
-  data, and the sensors JSON beside it). Serial only.
+:func:`load_mesh` reads a ``.msh`` on rank 0 and distributes it
+(``dolfinx.io.gmsh.model_to_mesh``), plus the sensors side file when present. We do not call
+``dolfinx.io.gmsh.read_from_msh`` directly because it cannot silence Gmsh and, when the file is
+bad, raises on rank 0 only while the other ranks wait forever; here rank 0 opens and checks the
+file first and broadcasts the verdict (:mod:`meshes.gmsh_bridge`), then hands the model to the
+same ``model_to_mesh``. Physical groups without a name are named ``volume_<tag>`` /
+``facet_<tag>``. ``unit="mm"`` scales a millimetre mesh to metres; a size implausible for the
+unit is an error (:mod:`meshes.units`), and so are cells other than linear simplices
+(tetrahedra in 3D).
 
-Every writer goes through :mod:`thermo.atomic` (temporary sibling, renamed on success).
+Related: the tool mesh is built and saved by :mod:`meshes.tool`
+(:func:`meshes.tool.save_tool_mesh`); other formats come in and go out through
+:mod:`meshes.convert` (meshio).
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from meshes.convert import convert_mesh, export_mesh, groups_path
-from meshes.sensors import read_sensors, sensor_points, sensors_path, write_sensors
+from meshes.gmsh_bridge import bcast_error, gmsh_session, tagged_from_model, world
+from meshes.sensors import read_sensors, sensors_path
 from meshes.tagged import TaggedMesh
-from meshes.tool import ToolGeometry, build_tool_model, gmsh_session
 from meshes.units import MAX_SPAN_M, MeshUnitError, span_problem, unit_scale
-from thermo.atomic import OutputPathError, atomic_path
 
-__all__ = [
-    "convert_mesh",
-    "export_mesh",
-    "groups_path",
-    "load_mesh",
-    "save_tool_mesh",
-]
-
-
-def _world(comm: Any) -> Any:
-    from mpi4py import MPI
-
-    return comm or MPI.COMM_WORLD
-
-
-_ERRORS = {
-    e.__name__: e
-    for e in (
-        FileNotFoundError,
-        PermissionError,
-        OSError,
-        OutputPathError,
-        MeshUnitError,
-        ValueError,
-        KeyError,
-        RuntimeError,
-    )
-}
-
-
-def _bcast_error(comm: Any, error: Exception | None) -> None:
-    """Broadcast rank 0's error (None = fine); every rank then raises the same type and message."""
-    text = str(error.args[0]) if error is not None and error.args else str(error)
-    sent = None if error is None else (type(error).__name__, text)
-    got = comm.bcast(sent, root=0)
-    if got is not None:
-        raise _ERRORS.get(got[0], RuntimeError)(got[1])
-
-
-def tagged_from_model(
-    model: Any, comm: Any, *, source: str, sensors: Mapping | None = None
-) -> TaggedMesh:
-    """Wrap ``dolfinx.io.gmsh.model_to_mesh(model, comm, 0, gdim=3)`` as a :class:`TaggedMesh`.
-
-    ``model`` only needs to hold the meshed model on rank 0 of ``comm``. A mesh without facet
-    groups gets empty facet tags (never ``None``).
-    """
-    import dolfinx
-    from dolfinx.io import gmsh as dgmsh
-
-    data = dgmsh.model_to_mesh(model, comm, 0, gdim=3)
-    tdim = data.mesh.topology.dim
-    facet_tags = data.facet_tags
-    if facet_tags is None:  # a mesh without facet groups: empty tags keep the contract uniform
-        empty = np.empty(0, dtype=np.int32)
-        facet_tags = dolfinx.mesh.meshtags(data.mesh, tdim - 1, empty, empty)
-    volumes = {n: int(t) for n, (d, t) in data.physical_groups.items() if d == tdim}
-    facets = {n: int(t) for n, (d, t) in data.physical_groups.items() if d == tdim - 1}
-    return TaggedMesh(
-        mesh=data.mesh,
-        cell_tags=data.cell_tags,
-        facet_tags=facet_tags,
-        volume_groups=volumes,
-        facet_groups=facets,
-        sensors={k: np.asarray(v, dtype=float) for k, v in (sensors or {}).items()},
-        source=source,
-    )
-
-
-def save_tool_mesh(
-    path: str | os.PathLike,
-    geometry: ToolGeometry | None = None,
-    *,
-    comm: Any = None,
-    verbose: bool = False,
-) -> Path:
-    """Build the insert–shank–bolt mesh and write ``path`` (.msh) + ``<stem>.sensors.json``.
-
-    Gmsh runs on rank 0 of ``comm`` only; all ranks return the same path.
-    """
-    comm = _world(comm)
-    path = Path(path)
-    g = geometry or ToolGeometry()
-    if path.suffix != ".msh":
-        raise ValueError(f"{path}: the tool mesh is written as Gmsh .msh; got {path.suffix!r}")
-    if not path.parent.is_dir():
-        raise FileNotFoundError(f"{path}: folder {path.parent} does not exist")
-    if path.is_dir():
-        raise OutputPathError(f"{path}: is a folder; expected a .msh file path")
-    error = None
-    if comm.rank == 0:
-        try:
-            with atomic_path(path) as tmp, gmsh_session(verbose=verbose) as gmsh:
-                build_tool_model(gmsh, g)
-                gmsh.option.setNumber("Mesh.MshFileVersion", 4.1)
-                gmsh.write(str(tmp))
-                write_sensors(
-                    sensors_path(path),
-                    sensor_points(g),
-                    description="Thin-film thermocouple points S1..S4 (paper 000 §3.1) on the "
-                    "flank of insert 0, 0.1 mm below the surface; see meshes/sensors.py.",
-                )
-        except OSError as err:  # cannot write there: the user's to fix, reported as such
-            error = err if str(path) in str(err) else type(err)(f"{path}: {err}")
-        except Exception as err:
-            error = RuntimeError(f"{path}: could not build/write the tool mesh: {err}")
-    _bcast_error(comm, error)
-    return path
+__all__ = ["SUPPORTED_CELLS", "load_mesh"]
 
 
 #: The one cell type millheat's P1 solver takes per topological dimension (Gmsh element types).
@@ -263,10 +148,10 @@ def load_mesh(
             (:class:`meshes.units.MeshUnitError`, e.g. ``mesh spans 30 m; is it in mm?``).
         KeyError: a required group is missing (message names file, missing and present groups).
     """
-    comm = _world(comm)
+    comm = world(comm)
     path = Path(path)
     if comm.rank != 0:
-        _bcast_error(comm, None)
+        bcast_error(comm, None)
         tagged = tagged_from_model(None, comm, source=str(path))
     else:
         with gmsh_session(verbose=verbose) as gmsh:
@@ -281,7 +166,7 @@ def load_mesh(
                     unit=unit,
                     max_span=max_span,
                 )
-            _bcast_error(comm, error)
+            bcast_error(comm, error)
             tagged = tagged_from_model(gmsh.model, comm, source=str(path))
     side = sensors_path(path)
     sensors = read_sensors(side) if side.is_file() else {}

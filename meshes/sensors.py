@@ -1,82 +1,20 @@
-r"""Thin-film thermocouple (TFTC) positions S1..S4 on the insert's flank, and their JSON side file.
+"""The sensors side file: ``<name>.sensors.json`` beside a mesh ``<name>.msh``.
 
-Paper 000 §3.1 measures four points on the flank ("back face") of the insert close to the main
-cutting edge with an embedded TFTC array; it gives no coordinates. We place them on insert 0 of
-:class:`meshes.tool.ToolGeometry` at increasing distance from the cutting zone F1, so that each
-carries different information for an inverse method:
-
-.. math::
-
-    \mathbf{x}_i = \mathbf{e}(z_i) + d_i\,\mathbf{u} - \delta\,\mathbf{n},\qquad
-    \mathbf{e}(z) = (D/2,\ 0,\ z),\quad
-    \mathbf{u} = (-\sin\alpha,\ -\cos\alpha,\ 0),\quad
-    \mathbf{n} = (\cos\alpha,\ -\sin\alpha,\ 0),
-
-with :math:`\alpha` the clearance angle, :math:`\mathbf{u}` the unit vector down the flank away
-from the edge, :math:`\mathbf{n}` the flank's outward normal, :math:`d_i` the distance from the
-edge along the flank (default 0.5, 1.0, 1.5, 2.0 mm), :math:`z_i` the height above the insert tip
-(default 2, 4, 6, 9.5 mm; S4 lies beyond ap = 8 mm) and :math:`\delta` = 0.1 mm the depth below the
-surface, so that point evaluation never falls on a facet of the boundary.
-
-The side file ``<name>.sensors.json`` beside ``<name>.msh`` holds
-``{"units": "m", "description": ..., "sensors": {"S1": [x, y, z], ...}}``.
+It holds ``{"units": "m" | "mm", "description": ..., "sensors": {"S1": [x, y, z], ...}}`` and
+travels with the mesh (:attr:`meshes.tagged.TaggedMesh.sensors`, read back in metres). The tool's
+own sensor positions are :func:`meshes.tool.sensor_points`. Standard library and NumPy only.
 """
 
 from __future__ import annotations
 
 import json
-import math
 import os
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import numpy as np
 
-from meshes.tool import ToolGeometry
 from thermo.atomic import atomic_write_json
-
-SENSOR_NAMES: tuple[str, ...] = ("S1", "S2", "S3", "S4")
-DEFAULT_EDGE_DISTANCES: tuple[float, ...] = (0.5e-3, 1.0e-3, 1.5e-3, 2.0e-3)
-DEFAULT_HEIGHTS: tuple[float, ...] = (2.0e-3, 4.0e-3, 6.0e-3, 9.5e-3)
-DEFAULT_DEPTH = 0.1e-3
-
-
-def sensor_points(
-    geometry: ToolGeometry,
-    *,
-    edge_distances: Sequence[float] = DEFAULT_EDGE_DISTANCES,
-    heights: Sequence[float] = DEFAULT_HEIGHTS,
-    depth: float = DEFAULT_DEPTH,
-) -> dict[str, np.ndarray]:
-    """Sensor coordinates (m), name → array of shape (3,), on the flank of insert 0.
-
-    Args:
-        geometry: the tool the sensors belong to.
-        edge_distances: distance d_i (m) from the cutting edge along the flank, one per sensor.
-        heights: height z_i (m) above the insert tip, one per sensor.
-        depth: distance δ (m) below the flank surface.
-    """
-    if len(edge_distances) != len(heights):
-        raise ValueError(
-            f"sensor_points: edge_distances ({len(edge_distances)}) and heights ({len(heights)}) "
-            "must have the same length"
-        )
-    names = SENSOR_NAMES if len(heights) == 4 else tuple(f"S{i + 1}" for i in range(len(heights)))
-    a = math.radians(geometry.clearance_deg)
-    u = np.array([-math.sin(a), -math.cos(a), 0.0])
-    n = np.array([math.cos(a), -math.sin(a), 0.0])
-    max_d = geometry.insert_thickness / math.cos(a)
-    points = {}
-    for name, d, h in zip(names, edge_distances, heights, strict=True):
-        if not (0 < d < max_d and 0 < h < geometry.insert_length and 0 < depth < d):
-            raise ValueError(
-                f"sensor {name}: need 0 < depth < edge distance < flank height {max_d:.4g} m and "
-                f"0 < height < insert_length {geometry.insert_length:.4g} m; got d={d}, h={h}, "
-                f"depth={depth}"
-            )
-        edge = np.array([0.5 * geometry.cutting_diameter, 0.0, geometry.insert_tip_z + h])
-        points[name] = edge + d * u - depth * n
-    return points
 
 
 def sensors_path(mesh_path: str | os.PathLike) -> Path:

@@ -35,6 +35,31 @@ Modelling choices, where paper 000 is silent (it gives no dimensions for Fig. 9)
   (flank-wear land); ``flank_contact_width = 0`` drops the flank part.
 * The tool holder and spindle are not modelled: the shank's end face is exposed to air (F3).
 
+Sensors (:func:`sensor_points`): thin-film thermocouples (TFTC) S1..S4 on the flank of insert 0.
+Paper 000 §3.1 measures four points on the flank ("back face") close to the main cutting edge
+with an embedded TFTC array; it gives no coordinates. We place them at increasing distance from
+F1, so that each carries different information for an inverse method:
+
+.. math::
+
+    \mathbf{x}_i = \mathbf{e}(z_i) + d_i\,\mathbf{u} - \delta\,\mathbf{n},\qquad
+    \mathbf{e}(z) = (D/2,\ 0,\ z),\quad
+    \mathbf{u} = (-\sin\alpha,\ -\cos\alpha,\ 0),\quad
+    \mathbf{n} = (\cos\alpha,\ -\sin\alpha,\ 0),
+
+with :math:`\alpha` the clearance angle, :math:`\mathbf{u}` the unit vector down the flank away
+from the edge, :math:`\mathbf{n}` the flank's outward normal, :math:`d_i` the distance from the
+edge along the flank (default 0.5, 1.0, 1.5, 2.0 mm), :math:`z_i` the height above the insert tip
+(default 2, 4, 6, 9.5 mm; S4 lies beyond ap = 8 mm) and :math:`\delta` = 0.1 mm the depth below the
+surface, so that point evaluation never falls on a facet of the boundary.
+
+Files (:func:`save_tool_mesh`): ``<name>.msh`` (Gmsh 4.1) and the sensors side file
+``<name>.sensors.json`` (:mod:`meshes.sensors`), both written atomically.
+
+Modules: the dimensions are :class:`ToolGeometry` (:mod:`meshes.tool_geometry`, re-exported
+here), the OCC construction is :mod:`meshes.tool_occ`, the Gmsh/MPI plumbing
+:mod:`meshes.gmsh_bridge`.
+
 Meshing: first-order tetrahedra. Size targets (m, multiplied by ``size_factor``): ``h_f1`` on F1
 (Distance + Threshold field: the size grows linearly with the distance to F1, reaching
 ``h_insert`` at ``refine_distance``), ``h_insert`` in the inserts and bolts, ``h_body`` elsewhere.
@@ -42,17 +67,33 @@ Meshing: first-order tetrahedra. Size targets (m, multiplied by ``size_factor``)
 
 from __future__ import annotations
 
-import contextlib
-import dataclasses
 import math
-from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
+import os
+from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from meshes import tags
+from meshes.gmsh_bridge import bcast_error, gmsh_session, tagged_from_model, world
+from meshes.sensors import sensors_path, write_sensors
 from meshes.tagged import TaggedMesh
+from meshes.tool_geometry import ToolGeometry
+from meshes.tool_occ import add_geometry, classify_faces, set_mesh_sizes
+from thermo.atomic import OutputPathError, atomic_path
+
+__all__ = [
+    "GROUP_TAGS",
+    "MEASURED_DOFS",
+    "SENSOR_NAMES",
+    "ToolGeometry",
+    "build_tool_model",
+    "save_tool_mesh",
+    "sensor_points",
+    "size_factor_for_dofs",
+    "tool_mesh",
+]
 
 #: Physical-group integer tags written by the builder (names are the contract, tags are not).
 GROUP_TAGS: dict[str, int] = {
@@ -64,159 +105,48 @@ GROUP_TAGS: dict[str, int] = {
     tags.F3: 13,
 }
 
-_MM = 1.0e-3
+SENSOR_NAMES: tuple[str, ...] = ("S1", "S2", "S3", "S4")
+DEFAULT_EDGE_DISTANCES: tuple[float, ...] = (0.5e-3, 1.0e-3, 1.5e-3, 2.0e-3)
+DEFAULT_HEIGHTS: tuple[float, ...] = (2.0e-3, 4.0e-3, 6.0e-3, 9.5e-3)
+DEFAULT_DEPTH = 0.1e-3
 
 
-@dataclass(frozen=True)
-class ToolGeometry:
-    """Dimensions (m) and mesh-size targets (m) of the insert–shank–bolt cutting system.
+def sensor_points(
+    geometry: ToolGeometry,
+    *,
+    edge_distances: Sequence[float] = DEFAULT_EDGE_DISTANCES,
+    heights: Sequence[float] = DEFAULT_HEIGHTS,
+    depth: float = DEFAULT_DEPTH,
+) -> dict[str, np.ndarray]:
+    """Sensor coordinates (m), name → array of shape (3,), on the flank of insert 0.
 
-    Defaults: 2-flute indexable end mill, cutting diameter 25 mm, APMT 1135-type insert
-    (11 × 6.5 × 3.5 mm, 11° clearance), M2.5 clamping screw, cutting zone from paper 000 §3.1
-    (ae = 0.2 mm, ap = 8 mm). ``size_factor`` scales every mesh size (smaller → finer).
-
-    Attributes (lengths in m):
-        cutting_diameter: D, diameter swept by the cutting edges (25 mm).
-        body_diameter, body_length: cutter body below the shank (24 mm, 30 mm).
-        shank_diameter, shank_length: cylindrical shank above the body (20 mm, 30 mm).
-        n_inserts: number of flutes/inserts, evenly spaced about the axis (2).
-        insert_length: along the axis (11 mm); insert_width: radial (6.5 mm);
-            insert_thickness: normal to the rake face (3.5 mm).
-        clearance_deg: flank clearance angle, degrees (11).
-        insert_overhang: axial protrusion of the insert below the body tip (0.5 mm).
-        bolt_shaft_diameter, bolt_head_diameter, bolt_head_height: M2.5 screw (2.5, 4.0, 1.2 mm);
-            bolt_thread_length: shaft length in the body beyond the insert (1.5 mm).
-        gash_depth: chip gash in front of the rake face, tangential depth (4 mm).
-        ae: radial depth of cut = rake-face width of F1 (0.2 mm, paper 000 §3.1 and §4.2).
-        ap: axial depth of cut = length of F1 along the edge from the insert tip (8 mm).
-        flank_contact_width: flank-face width of F1 (0.1 mm; 0 = rake strip only).
-        h_f1, h_insert, h_body: target element sizes on F1, in inserts/bolts, elsewhere
-            (0.15, 0.8, 4 mm), each multiplied by ``size_factor``.
-        refine_distance: distance from F1 at which the size has grown to h_insert (3 mm).
-        size_factor: mesh knob, see :data:`MEASURED_DOFS` and :func:`size_factor_for_dofs`.
+    Args:
+        geometry: the tool the sensors belong to.
+        edge_distances: distance d_i (m) from the cutting edge along the flank, one per sensor.
+        heights: height z_i (m) above the insert tip, one per sensor.
+        depth: distance δ (m) below the flank surface.
     """
-
-    cutting_diameter: float = 25.0 * _MM
-    body_diameter: float = 24.0 * _MM
-    body_length: float = 30.0 * _MM
-    shank_diameter: float = 20.0 * _MM
-    shank_length: float = 30.0 * _MM
-    n_inserts: int = 2
-    insert_length: float = 11.0 * _MM
-    insert_width: float = 6.5 * _MM
-    insert_thickness: float = 3.5 * _MM
-    clearance_deg: float = 11.0
-    insert_overhang: float = 0.5 * _MM
-    bolt_shaft_diameter: float = 2.5 * _MM
-    bolt_head_diameter: float = 4.0 * _MM
-    bolt_head_height: float = 1.2 * _MM
-    bolt_thread_length: float = 1.5 * _MM
-    gash_depth: float = 4.0 * _MM
-    ae: float = 0.2 * _MM
-    ap: float = 8.0 * _MM
-    flank_contact_width: float = 0.1 * _MM
-    h_f1: float = 0.15 * _MM
-    h_insert: float = 0.8 * _MM
-    h_body: float = 4.0 * _MM
-    refine_distance: float = 3.0 * _MM
-    size_factor: float = 1.0
-
-    def __post_init__(self) -> None:
-        if not (isinstance(self.n_inserts, int) and 1 <= self.n_inserts <= 8):
-            raise ValueError(
-                f"ToolGeometry.n_inserts must be an int in 1..8, got {self.n_inserts!r}"
-            )
-        for f in dataclasses.fields(self)[:-1]:
-            value = getattr(self, f.name)
-            ok = isinstance(value, int | float) and math.isfinite(value) and value >= 0
-            if not ok or (value == 0 and f.name != "flank_contact_width"):
-                raise ValueError(f"ToolGeometry.{f.name} must be a positive number, got {value!r}")
-        if not (isinstance(self.size_factor, int | float) and 0 < self.size_factor < 100):
-            raise ValueError(
-                f"ToolGeometry.size_factor must be in (0, 100), got {self.size_factor!r}"
-            )
-        self._check_consistency()
-
-    def _check_consistency(self) -> None:
-        r_c, r_b = 0.5 * self.cutting_diameter, 0.5 * self.body_diameter
-        x_b = r_c - 0.5 * self.insert_width  # bolt axis
-        y_end = self.insert_thickness + self.bolt_thread_length
-        rules = (
-            (r_b < r_c, "body_diameter must be smaller than cutting_diameter"),
-            (self.insert_width < r_c, "insert_width must be smaller than cutting_diameter / 2"),
-            (self.ap <= self.insert_length, "ap must not exceed insert_length"),
-            (self.ae < 0.5 * self.insert_width, "ae (F1 rake width) must be below insert_width/2"),
-            (
-                self.flank_contact_width < 0.5 * self.insert_thickness,
-                "flank_contact_width must be below insert_thickness / 2",
-            ),
-            (
-                self.bolt_shaft_diameter < self.bolt_head_diameter,
-                "bolt_head_diameter must exceed bolt_shaft_diameter",
-            ),
-            (
-                self.bolt_head_height < self.insert_thickness,
-                "bolt_head_height must be below insert_thickness",
-            ),
-            (
-                math.hypot(x_b + 0.5 * self.bolt_shaft_diameter, y_end) <= r_b - 0.3 * _MM,
-                "bolt shaft ends within 0.3 mm of the body surface: shorten bolt_thread_length",
-            ),
-            (
-                x_b + 0.5 * self.bolt_head_diameter < r_c - self.ae,
-                "bolt head overlaps the F1 strip: reduce bolt_head_diameter",
-            ),
-            (
-                self.insert_length - self.insert_overhang < self.body_length,
-                "insert_length - insert_overhang must be below body_length",
-            ),
-            (0 < self.clearance_deg < 30, "clearance_deg must be in (0, 30)"),
+    if len(edge_distances) != len(heights):
+        raise ValueError(
+            f"sensor_points: edge_distances ({len(edge_distances)}) and heights ({len(heights)}) "
+            "must have the same length"
         )
-        problems = [message for ok, message in rules if not ok]
-        if problems:
-            raise ValueError("ToolGeometry: " + "; ".join(problems))
-
-    @classmethod
-    def from_mapping(cls, params: Mapping[str, Any], *, source: str = "<params>") -> ToolGeometry:
-        """Build from a mapping of field names (SI units), e.g. a TOML ``[mesh.params]`` table.
-
-        Raises ``KeyError`` naming ``source`` and the unknown keys, ``ValueError`` on bad values.
-        """
-        known = {f.name for f in dataclasses.fields(cls)}
-        unknown = sorted(set(params) - known)
-        if unknown:
-            raise KeyError(
-                f"{source}: unknown tool-geometry parameter(s) {unknown}; known: {sorted(known)}"
+    names = SENSOR_NAMES if len(heights) == 4 else tuple(f"S{i + 1}" for i in range(len(heights)))
+    a = math.radians(geometry.clearance_deg)
+    u = np.array([-math.sin(a), -math.cos(a), 0.0])
+    n = np.array([math.cos(a), -math.sin(a), 0.0])
+    max_d = geometry.insert_thickness / math.cos(a)
+    points = {}
+    for name, d, h in zip(names, edge_distances, heights, strict=True):
+        if not (0 < d < max_d and 0 < h < geometry.insert_length and 0 < depth < d):
+            raise ValueError(
+                f"sensor {name}: need 0 < depth < edge distance < flank height {max_d:.4g} m and "
+                f"0 < height < insert_length {geometry.insert_length:.4g} m; got d={d}, h={h}, "
+                f"depth={depth}"
             )
-        try:
-            return cls(**dict(params))
-        except ValueError as err:
-            raise ValueError(f"{source}: {err}") from err
-
-    @property
-    def insert_tip_z(self) -> float:
-        """Axial coordinate (m) of the insert's lower end (tip), below the body tip z = 0."""
-        return -self.insert_overhang
-
-
-@contextlib.contextmanager
-def gmsh_session(*, verbose: bool = False) -> Iterator[Any]:
-    """Initialise Gmsh (terminal output off unless ``verbose``), yield the module, finalise.
-
-    Finalises even when the body raises, so a failed build leaves no Gmsh state behind.
-    """
-    import gmsh
-
-    started = not gmsh.isInitialized()
-    if started:
-        gmsh.initialize(interruptible=False)
-    gmsh.option.setNumber("General.Terminal", 1 if verbose else 0)
-    gmsh.option.setNumber("General.Verbosity", 5 if verbose else 0)
-    try:
-        yield gmsh
-    finally:
-        if started:
-            gmsh.finalize()
+        edge = np.array([0.5 * geometry.cutting_diameter, 0.0, geometry.insert_tip_z + h])
+        points[name] = edge + d * u - depth * n
+    return points
 
 
 def build_tool_model(
@@ -227,8 +157,6 @@ def build_tool_model(
     Returns the entity tags of every named group. Physical groups are named as in
     :mod:`meshes.tags` with the integer tags of :data:`GROUP_TAGS`.
     """
-    from meshes.tool_occ import add_geometry, classify_faces, set_mesh_sizes
-
     gmsh.model.add("insert-shank-bolt")
     groups = add_geometry(gmsh, geometry)
     groups.update(classify_faces(gmsh, groups))
@@ -285,28 +213,60 @@ def tool_mesh(
     Returns:
         ``TaggedMesh`` with volumes insert/shank/bolt, facets F1/F2/F3, sensors S1..S4 (m).
     """
-    from mpi4py import MPI
-
-    from meshes.io import tagged_from_model
-    from meshes.sensors import sensor_points
-
     g = geometry or ToolGeometry()
-    comm = comm or MPI.COMM_WORLD
+    comm = world(comm)
     sensors = sensor_points(g)
     source = "builtin:insert-shank-bolt"
     if comm.rank != 0:
-        _raise_if(comm.bcast(None, root=0))
+        bcast_error(comm, None)
         return tagged_from_model(None, comm, source=source, sensors=sensors)
     with gmsh_session(verbose=verbose) as gmsh:
         try:
             build_tool_model(gmsh, g)
         except Exception as err:  # tell the other ranks before raising, so none waits forever
-            comm.bcast(f"{source}: Gmsh build failed: {err}", root=0)
-            raise
-        comm.bcast(None, root=0)
+            bcast_error(comm, RuntimeError(f"{source}: Gmsh build failed: {err}"))
+        bcast_error(comm, None)
         return tagged_from_model(gmsh.model, comm, source=source, sensors=sensors)
 
 
-def _raise_if(message: str | None) -> None:
-    if message is not None:
-        raise RuntimeError(message)
+def save_tool_mesh(
+    path: str | os.PathLike,
+    geometry: ToolGeometry | None = None,
+    *,
+    comm: Any = None,
+    verbose: bool = False,
+) -> Path:
+    """Build the insert–shank–bolt mesh and write ``path`` (.msh) + ``<stem>.sensors.json``.
+
+    Gmsh runs on rank 0 of ``comm`` only; all ranks return the same path. Both files are written
+    atomically (the sensors first, then the mesh is renamed into place); :func:`meshes.io.load_mesh`
+    reads them back.
+    """
+    comm = world(comm)
+    path = Path(path)
+    g = geometry or ToolGeometry()
+    if path.suffix != ".msh":
+        raise ValueError(f"{path}: the tool mesh is written as Gmsh .msh; got {path.suffix!r}")
+    if not path.parent.is_dir():
+        raise FileNotFoundError(f"{path}: folder {path.parent} does not exist")
+    if path.is_dir():
+        raise OutputPathError(f"{path}: is a folder; expected a .msh file path")
+    error = None
+    if comm.rank == 0:
+        try:
+            with atomic_path(path) as tmp, gmsh_session(verbose=verbose) as gmsh:
+                build_tool_model(gmsh, g)
+                gmsh.option.setNumber("Mesh.MshFileVersion", 4.1)
+                gmsh.write(str(tmp))
+                write_sensors(
+                    sensors_path(path),
+                    sensor_points(g),
+                    description="Thin-film thermocouple points S1..S4 (paper 000 §3.1) on the "
+                    "flank of insert 0, 0.1 mm below the surface; see meshes/tool.py.",
+                )
+        except OSError as err:  # cannot write there: the user's to fix, reported as such
+            error = err if str(path) in str(err) else type(err)(f"{path}: {err}")
+        except Exception as err:
+            error = RuntimeError(f"{path}: could not build/write the tool mesh: {err}")
+    bcast_error(comm, error)
+    return path

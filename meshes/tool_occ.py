@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 from meshes import tags
 
 if TYPE_CHECKING:
-    from meshes.tool import ToolGeometry
+    from meshes.tool_geometry import ToolGeometry
 
 _MM = 1.0e-3
 

@@ -19,7 +19,7 @@ def box_msh(path: Path, *, scale: float = 1.0, second_body: bool = False, hexes:
     """A 30 × 6 × 6 mm box (volume ``block``, facets ``hot`` at x = 0 and ``air``), coordinates
     multiplied by ``scale``; ``second_body`` adds a detached 6 mm cube ``island`` at x = 40 mm;
     ``hexes`` meshes it with hexahedra (transfinite + recombined) instead of tetrahedra."""
-    from meshes.tool import gmsh_session
+    from meshes.gmsh_bridge import gmsh_session
 
     with gmsh_session() as gmsh:
         gmsh.model.add("block")

@@ -136,7 +136,7 @@ def test_tool_params_are_checked(tmp_path: Path) -> None:
 
 def test_mesh_file_with_named_groups_and_default_snapshots(tmp_path: Path) -> None:
     """A user's .msh (Gmsh box with physical groups); [probes] absent: sensors JSON is used."""
-    from meshes.tool import gmsh_session
+    from meshes.gmsh_bridge import gmsh_session
 
     with gmsh_session() as gmsh:
         gmsh.model.add("block")

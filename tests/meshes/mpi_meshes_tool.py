@@ -17,8 +17,8 @@ from mpi4py import MPI
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from meshes.io import load_mesh, save_tool_mesh  # noqa: E402
-from meshes.tool import ToolGeometry, tool_mesh  # noqa: E402
+from meshes.io import load_mesh  # noqa: E402
+from meshes.tool import ToolGeometry, save_tool_mesh, tool_mesh  # noqa: E402
 
 
 def measures(tagged):

@@ -15,9 +15,10 @@ from mpi4py import MPI
 
 from meshes import tags
 from meshes.convert import convert_mesh, export_mesh, groups_path
-from meshes.io import load_mesh, save_tool_mesh
+from meshes.gmsh_bridge import gmsh_session
+from meshes.io import load_mesh
 from meshes.sensors import read_sensors, sensors_path
-from meshes.tool import ToolGeometry, gmsh_session
+from meshes.tool import ToolGeometry, save_tool_mesh
 
 COARSE = ToolGeometry(size_factor=2.5)
 
@@ -211,3 +212,20 @@ def test_explicit_region_array_wins_over_element_sets(tmp_path):
         MPI.COMM_SELF,
     )
     assert set(tagged.volume_groups) == {"low", "up"}
+
+
+def test_convert_refuses_non_tetrahedral_cells(tmp_path):
+    cube = np.array(
+        [[0, 0, 0], [1, 0, 0], [1, 1, 0], [0, 1, 0], [0, 0, 1], [1, 0, 1], [1, 1, 1], [0, 1, 1]],
+        dtype=float,
+    )
+    hexa = tmp_path / "hexa.vtu"
+    meshio.write(hexa, meshio.Mesh(cube, [("hexahedron", np.arange(8)[None, :])]))
+    with pytest.raises(ValueError, match=r"hexa.vtu: has cell blocks \['hexahedron'\]; millheat"):
+        convert_mesh(hexa, tmp_path / "h.msh")
+    mixed = tmp_path / "mixed.vtu"
+    tet = np.array([[0, 1, 3, 4]])
+    meshio.write(mixed, meshio.Mesh(cube, [("tetra", tet), ("hexahedron", np.arange(8)[None, :])]))
+    with pytest.raises(ValueError, match="supports exactly one block of linear tetrahedra"):
+        convert_mesh(mixed, tmp_path / "m.msh")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["hexa.vtu", "mixed.vtu"]

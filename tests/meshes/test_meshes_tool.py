@@ -14,11 +14,11 @@ import ufl
 from mpi4py import MPI
 
 from meshes import tags
-from meshes.sensors import sensor_points
+from meshes.gmsh_bridge import gmsh_session
 from meshes.tool import (
     MEASURED_DOFS,
     ToolGeometry,
-    gmsh_session,
+    sensor_points,
     size_factor_for_dofs,
     tool_mesh,
 )

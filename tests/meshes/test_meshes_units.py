@@ -11,8 +11,8 @@ import pytest
 from mpi4py import MPI
 
 from meshes.convert import convert_mesh
+from meshes.gmsh_bridge import gmsh_session
 from meshes.io import load_mesh
-from meshes.tool import gmsh_session
 from meshes.units import MeshUnitError, check_span, span_problem, unit_scale
 
 LENGTHS_M = (0.03, 0.006, 0.006)

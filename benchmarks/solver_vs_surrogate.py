@@ -37,13 +37,14 @@ scheme; its fields are compared with the exact Duhamel fields (with the proven b
 from __future__ import annotations
 
 import argparse
-import json
 import time
 from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
+
+from thermo.atomic import atomic_write_json
 
 CONDITION = {"n_rpm": 509.0, "fz_mm": 0.075, "ae_mm": 0.2}
 FIELD_TIMES = (4.0, 8.0, 12.0)
@@ -61,29 +62,20 @@ def _median_time(fn: Callable[[], object], repeats: int) -> float:
     return float(np.median(times))
 
 
-def time_reconstruction(
-    estimate: Callable[..., tuple[np.ndarray, object]],
-    *,
-    response,
-    times: np.ndarray,
-    measured: np.ndarray,
-    compressed: bool,
-    repeats: int,
-) -> float:
-    """Median wall time s of one full reconstruction: ``estimate(times, measured, CONDITION)``
-    (any :data:`thermo.inverse.reconstruction.Estimate`) followed by the fields at
-    :data:`FIELD_TIMES`
+def time_reconstruction(method, *, response, record, compressed: bool, repeats: int) -> float:
+    """Median wall time s of one full reconstruction: ``method.estimate(record)`` (any
+    :class:`thermo.inverse.method.InverseMethod`) followed by the fields at :data:`FIELD_TIMES`
     (low-rank response when ``compressed``, else the exact sum over the full response)."""
 
     def run() -> np.ndarray:
-        f1, _ = estimate(times, measured, CONDITION)
+        f1 = method.estimate(record).values
         return response.fields(f1, at_times=FIELD_TIMES, compressed=compressed)
 
     return _median_time(run, repeats)
 
 
 def _neural_rows(
-    response, times: np.ndarray, measured: np.ndarray, repeats: int, weights: Path | None
+    response, record, repeats: int, weights: Path | None
 ) -> tuple[dict[str, float], dict[str, dict[str, float]]]:
     """Latency of the shipped neural inverses (teacher; one student; the student ensemble) on
     the cut, and of the full reconstruction with each (estimate + fields, fast), plus their
@@ -91,28 +83,29 @@ def _neural_rows(
     import jax
 
     from surrogates.ihcp.estimator import shipped
+    from surrogates.ihcp.inverse_method import NeuralMethod
 
     device = jax.default_backend()
     teacher = shipped("teacher", directory=weights)
     ensemble = shipped("student", directory=weights)
     single = replace(ensemble, members=ensemble.members[:1])
     models = {
-        "teacher": teacher,
-        "student (1 member)": single,
-        f"student ensemble ({len(ensemble.members)} members)": ensemble,
+        "teacher": NeuralMethod(teacher),
+        "student (1 member)": NeuralMethod(single),
+        f"student ensemble ({len(ensemble.members)} members)": NeuralMethod(ensemble),
     }
     rows, accuracy = {}, {}
-    timing = dict(response=response, times=times, measured=measured, repeats=repeats)
-    for label, est in models.items():
+    timing = dict(response=response, record=record, repeats=repeats)
+    for label, method in models.items():
         rows[f"neural inverse, {label} ({device})"] = _median_time(
-            lambda e=est: e.estimate(times, measured, CONDITION), repeats
+            lambda m=method: m.estimate(record), repeats
         )
         rows[f"full reconstruction ({label} + fields, fast)"] = time_reconstruction(
-            est.estimate, compressed=True, **timing
+            method, compressed=True, **timing
         )
-        f1, _ = est.estimate(times, measured, CONDITION)
+        f1 = method.estimate(record).values
         accuracy[label] = {
-            "sensor_rmse_K": float(np.sqrt(np.mean((response.probes(f1) - measured) ** 2))),
+            "sensor_rmse_K": float(np.sqrt(np.mean((response.probes(f1) - record.values) ** 2))),
             "f1": f1,
         }
     return rows, accuracy
@@ -135,30 +128,17 @@ def main(argv: list[str] | None = None) -> int:
     from meshes.tool import ToolGeometry, tool_mesh
     from thermo.inverse.duhamel import index_of_times
     from thermo.inverse.linear_response import compute_linear_response
-    from thermo.inverse.reconstruction import tikhonov_method, virtual_measurement
+    from thermo.inverse.reconstruction import virtual_measurement
+    from thermo.inverse.registry import make_method
     from thermo.inverse.tikhonov import tikhonov
-    from thermo.problem import (
-        ConvectionBC,
-        HeatProblem,
-        History,
-        TemperatureBC,
-        TimeStepping,
-        material,
-    )
+    from thermo.problem import History, TemperatureBC
     from thermo.solver import solve_transient
+    from thermo.tool_problem import tool_problem
 
     tagged = tool_mesh(ToolGeometry(size_factor=args.size_factor), MPI.COMM_SELF)
     names = sorted(tagged.sensors)
     probes = {n: tagged.sensors[n] for n in names}
-    problem = HeatProblem(
-        materials={
-            "insert": material("wc-co"),
-            "shank": material("42crmo4"),
-            "bolt": material("42crmo4"),
-        },
-        boundaries={"F3": ConvectionBC(h=25.0, T_inf=20.0)},
-        time=TimeStepping(dt=0.05, t_end=12.0, T0=20.0),
-    )
+    problem = tool_problem(dt=0.05)
     t0 = time.perf_counter()
     response = compute_linear_response(
         tagged, problem, boundary="F1", kind="temperature", probes=probes, record_fields=True
@@ -168,17 +148,13 @@ def main(argv: list[str] | None = None) -> int:
     compression = response.field_compression()
     t_compress = time.perf_counter() - t0
     rec = virtual_measurement(response, **CONDITION, sigma=5.0, seed=0)
-    times, measured = rec["times"], rec["measured"]
-    method = tikhonov_method(response, sigma=5.0)
+    times, measured = rec.times, rec.values
+    method = make_method("tikhonov", response=response, sigma=5.0)
     field_idx = index_of_times(times, FIELD_TIMES)
 
     def run_fem(history: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Direct FEM: probes (n_t, 4) °C and the fields at FIELD_TIMES (3, n_dofs) °C."""
-        forward = HeatProblem(
-            materials=problem.materials,
-            boundaries={**problem.boundaries, "F1": TemperatureBC(History(times, history))},
-            time=problem.time,
-        )
+        forward = tool_problem(dt=0.05, f1=TemperatureBC(History(times, history)))
         frames: dict[int, np.ndarray] = {}
 
         def keep(n: int, _t: float, T) -> None:
@@ -191,38 +167,38 @@ def main(argv: list[str] | None = None) -> int:
         return np.stack([result.probes[n] for n in names], axis=1), fields
 
     t0 = time.perf_counter()
-    run_fem(rec["f1"])
+    run_fem(rec.truth)
     t_fem = time.perf_counter() - t0
 
     sens, data = response.sensitivity(), measured[1:]
     rows = {
         "direct FEM forward (12 s cut)": t_fem,
-        "Duhamel forward, probes": _median_time(lambda: response.probes(rec["f1"]), args.repeats),
+        "Duhamel forward, probes": _median_time(lambda: response.probes(rec.truth), args.repeats),
         "Duhamel forward, fields at 4/8/12 s (exact)": _median_time(
-            lambda: response.fields(rec["f1"], at_times=FIELD_TIMES), args.repeats
+            lambda: response.fields(rec.truth, at_times=FIELD_TIMES), args.repeats
         ),
         f"Duhamel forward, fields at 4/8/12 s (rank {compression.rank})": _median_time(
-            lambda: response.fields(rec["f1"], at_times=FIELD_TIMES, compressed=True),
+            lambda: response.fields(rec.truth, at_times=FIELD_TIMES, compressed=True),
             args.repeats,
         ),
         "classical inverse (Tikhonov 1, SVD per call)": _median_time(
             lambda: tikhonov(sens, data, order=1, rule="discrepancy", sigma=5.0), args.repeats
         ),
         "classical inverse (Tikhonov 1 + band, cached)": _median_time(
-            lambda: method.estimate(times, measured, CONDITION), args.repeats
+            lambda: method.estimate(rec), args.repeats
         ),
     }
-    neural_rows, neural_acc = _neural_rows(response, times, measured, args.repeats, args.weights)
+    neural_rows, neural_acc = _neural_rows(response, rec, args.repeats, args.weights)
     rows |= neural_rows
-    timing = dict(response=response, times=times, measured=measured, repeats=args.repeats)
+    timing = dict(response=response, record=rec, repeats=args.repeats)
     rows["full reconstruction (Tikhonov + fields, exact)"] = time_reconstruction(
-        method.estimate, compressed=False, **timing
+        method, compressed=False, **timing
     )
     rows["full reconstruction (Tikhonov + fields, fast)"] = time_reconstruction(
-        method.estimate, compressed=True, **timing
+        method, compressed=True, **timing
     )
 
-    f1_est, _ = method.estimate(times, measured, CONDITION)
+    f1_est = method.estimate(rec).values
     fields_fast = response.fields(f1_est, at_times=FIELD_TIMES, compressed=True)
     fields_exact = response.fields(f1_est, at_times=FIELD_TIMES)
     bound = compression.error_bound(response.input_samples(f1_est), field_idx)
@@ -248,7 +224,7 @@ def main(argv: list[str] | None = None) -> int:
         f"(direct FEM with the same F1 estimate) {rmse_fem:.4f} K, "
         f"ratio {rmse_duhamel / rmse_fem:.4f}"
     )
-    truth = rec["f1"]
+    truth = rec.truth
     b_tik = float(np.sqrt(np.mean((f1_est[1:] - truth[1:]) ** 2)))
     print(
         f"accuracy on this cut: Tikhonov sensor RMSE {rmse_duhamel:.3f} K, boundary {b_tik:.2f} K"
@@ -280,7 +256,7 @@ def main(argv: list[str] | None = None) -> int:
             "fields_bound_K": float(bound.max()),
             "fields_fast_vs_fem_K": err_fem,
         }
-        args.out.write_text(json.dumps(summary, indent=2))
+        atomic_write_json(args.out, summary)
     return 0
 
 

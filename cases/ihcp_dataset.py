@@ -5,15 +5,17 @@ perfect contact on F2, convection h = 25 W/(m² K) to 20 °C on F3, backward Eul
 12 s, sensors S1..S4 on the flank). With ``--forward duhamel`` (default) one FEM run gives the
 step response of S1..S4 to the F1 input and every case is an exact discrete Duhamel sum
 (thermo.inverse.linear_response); ``--forward fem`` runs the FEM once per case instead, with the
-cases
-split over MPI ranks (``mpirun -n 2 python -m cases.ihcp_dataset --forward fem``), each rank
+cases split over MPI ranks (``mpirun -n 2 python -m cases.ihcp_dataset --forward fem``), each rank
 meshing on its own. F1 histories: thermo.inverse.cutting_zone (temperature, the paper's formulation,
 or ``--kind flux``); noisy records for σ = 0, 5, 10 K (paper §4.1) by thermo.inverse.sensors.
 
 ``--check-direct`` also runs the direct FEM for case 24 and reports the Duhamel accuracy and
 speed-up. ``--quick`` uses the coarse mesh (size_factor 1.0) and dt = 0.1 s.
 
-Outputs (one folder, written to a temporary name and renamed): ihcp_dataset.npz/.json (loader:
+The data set is built by the library function thermo.inverse.tool_dataset.build_tool_dataset
+(which other scripts call too). Bad input exits 2 with one line.
+
+Outputs (one folder, staged and published when complete): ihcp_dataset.npz/.json (loader:
 thermo.inverse.dataset.load_dataset), response.npz/.json, case_ranges.csv and metrics.json
 (temperature ranges per case, timings), cases.png (F1 and sensors of the test case and the
 three reconstruction conditions), report.md.
@@ -23,16 +25,16 @@ from __future__ import annotations
 
 import argparse
 import csv
+import io
 import json
-import shutil
-import sys
 import time
 from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 
-from thermo.outdir import partial_dir, publish_dir
+from cases.exits import run_main
+from thermo.atomic import atomic_path, atomic_write_text, check_output_dir, staged_dir
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -66,54 +68,30 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
-def tool_problem(*, quick: bool):
-    """Mesh geometry and forward problem of the tool (F1 set per case or by the response)."""
-    from meshes.tool import ToolGeometry
-    from thermo.problem import ConvectionBC, HeatProblem, TimeStepping, material
-
-    geometry = ToolGeometry(size_factor=1.0 if quick else 0.5)
-    problem = HeatProblem(
-        materials={
-            "insert": material("wc-co"),
-            "shank": material("42crmo4"),
-            "bolt": material("42crmo4"),
-        },
-        boundaries={"F3": ConvectionBC(h=25.0, T_inf=20.0)},
-        time=TimeStepping(dt=0.1 if quick else 0.05, t_end=12.0, T0=20.0),
-    )
-    return geometry, problem
-
-
-def _f1_bc(kind: str, times: np.ndarray, values: np.ndarray):
-    from thermo.problem import FluxBC, History, TemperatureBC
-
-    hist = History(times=times, values=values)
-    return TemperatureBC(hist) if kind == "temperature" else FluxBC(hist)
-
-
 def _plot(path: Path, ds) -> None:
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from thermo.inverse.dataset import RECONSTRUCTION_CASES, TEST_CASE
+    from thermo.inverse.design import RECONSTRUCTION_CASES, TEST_CASE
 
     show = [c for c in (TEST_CASE, *RECONSTRUCTION_CASES) if c in ds.cases] or [int(ds.cases[0])]
     fig, axes = plt.subplots(1, len(show), figsize=(4 * len(show), 3.6), squeeze=False)
     axes = axes[0]
     for ax, c in zip(axes, show, strict=True):
         one = ds.case(c, sigma=float(ds.sigmas[-1]))
-        ax.plot(ds.times, one["f1"], "k", lw=1.2, label="F1 (truth)")
+        ax.plot(ds.times, one.truth, "k", lw=1.2, label="F1 (truth)")
         for i, name in enumerate(ds.sensor_names):
-            ax.plot(ds.times, one["noisy"][:, i], color=f"C{i}", lw=0.5, alpha=0.6)
-            ax.plot(ds.times, one["clean"][:, i], color=f"C{i}", lw=1.2, label=name)
-        n, fz, ae = one["params"]
+            ax.plot(ds.times, one.values[:, i], color=f"C{i}", lw=0.5, alpha=0.6)
+            ax.plot(ds.times, one.clean[:, i], color=f"C{i}", lw=1.2, label=name)
+        n, fz, ae = one.param_vector()
         ax.set(title=f"case {c}: N {n:.0f}, fz {fz}, ae {ae}", xlabel="time (s)")
     axes[0].set_ylabel("°C" if ds.kind == "temperature" else "F1 W/m², sensors °C")
     axes[0].legend(fontsize=7)
     fig.tight_layout()
-    fig.savefig(path, dpi=110)
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, dpi=110)
     plt.close(fig)
 
 
@@ -123,7 +101,7 @@ def _plot_study(path: Path, ds, study: dict) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    truth = ds.case(24)["f1"]
+    truth = ds.case(24).truth
     sigmas = list(next(iter(study["estimates"].values())))
     fig, axes = plt.subplots(1, len(sigmas), figsize=(4.5 * len(sigmas), 3.6), sharey=True)
     for ax, sig in zip(np.atleast_1d(axes), sigmas, strict=True):
@@ -134,7 +112,8 @@ def _plot_study(path: Path, ds, study: dict) -> None:
     np.atleast_1d(axes)[0].set_ylabel("F1 estimate")
     np.atleast_1d(axes)[0].legend(fontsize=7)
     fig.tight_layout()
-    fig.savefig(path, dpi=110)
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, dpi=110)
     plt.close(fig)
 
 
@@ -155,72 +134,45 @@ def _ranges(ds) -> list[dict]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Build the data set; returns the exit code."""
+    """Build the data set; returns the exit code (bad input: ValueError, see cases.exits)."""
     args = build_parser().parse_args(argv)
     from mpi4py import MPI
 
-    from meshes.tool import tool_mesh
-    from thermo.inverse.dataset import build_dataset, merge_datasets
-    from thermo.inverse.linear_response import compute_linear_response
+    from thermo.inverse.dataset import build_dataset
+    from thermo.inverse.tool_dataset import build_tool_dataset, f1_condition
     from thermo.solver import solve_transient
 
     comm = MPI.COMM_WORLD
-    wanted = sorted(set(args.cases))
-    if any(not 1 <= c <= 27 for c in wanted):
-        print(f"ihcp_dataset: error: --cases must lie in 1..27, got {wanted}", file=sys.stderr)
-        return 2
-    my_cases = wanted[comm.rank :: comm.size]
-    geometry, problem = tool_problem(quick=args.quick)
-    times = problem.time.times
-    t0 = time.perf_counter()
-    common = dict(
-        times=times,
+    out = check_output_dir(args.out)
+    built = build_tool_dataset(
+        quick=args.quick,
         kind=args.kind,
+        forward=args.forward,
         sigmas=args.sigmas,
         seed=args.seed,
         cutoff_hz=args.cutoff_hz,
-        progress=comm.rank == 0,
+        cases=args.cases,
+        record_fields=args.check_direct,
+        comm=comm,
     )
-    metrics: dict = {"forward": args.forward, "quick": args.quick, "kind": args.kind}
-    response = None
-    if args.forward == "duhamel":
-        tagged = tool_mesh(geometry, comm)
-        names = sorted(tagged.sensors)
-        response = compute_linear_response(
-            tagged,
-            problem,
-            boundary="F1",
-            kind=args.kind,
-            probes={n: tagged.sensors[n] for n in names},
-            progress=comm.rank == 0,
-            record_fields=args.check_direct,
-        )
-        metrics["response_s"] = time.perf_counter() - t0
-        metrics["n_dofs"] = response.meta["timings"]["n_dofs"]
-        forward = response.probes
-    else:
-        tagged = tool_mesh(geometry, MPI.COMM_SELF)
-        names = sorted(tagged.sensors)
-        probes = {n: tagged.sensors[n] for n in names}
-
-        def fem(f1: np.ndarray) -> np.ndarray:
-            prob = replace(
-                problem, boundaries={**problem.boundaries, "F1": _f1_bc(args.kind, times, f1)}
-            )
-            res = solve_transient(tagged, prob, probes=probes)
-            return np.stack([res.probes[n] for n in names], axis=1)
-
-        forward = fem
-    part = (
-        build_dataset(forward, sensor_names=names, cases=my_cases, **common) if my_cases else None
-    )
-    parts = comm.gather(part, root=0)
+    response, problem, tagged, metrics = built.response, built.problem, built.tagged, built.metrics
+    t0 = time.perf_counter() - metrics["total_s"]
+    times = problem.time.times
     direct = None
     if args.check_direct and response is not None:
-        ds24 = build_dataset(response.probes, sensor_names=names, cases=[24], **common)
-        prob = replace(
-            problem, boundaries={**problem.boundaries, "F1": _f1_bc(args.kind, times, ds24.f1[0])}
+        names = list(response.probe_names)
+        ds24 = build_dataset(
+            response.probes,
+            times=times,
+            sensor_names=names,
+            cases=[24],
+            kind=args.kind,
+            sigmas=args.sigmas,
+            seed=args.seed,
+            cutoff_hz=args.cutoff_hz,
         )
+        bcs = {**problem.boundaries, "F1": f1_condition(args.kind, times, ds24.f1[0])}
+        prob = replace(problem, boundaries=bcs)
         snaps = (4.0, 8.0, 12.0)  # paper 000 Fig. 10 times
         steps = {round(t / problem.time.dt) for t in snaps}
         frames: dict[int, np.ndarray] = {}
@@ -259,28 +211,19 @@ def main(argv: list[str] | None = None) -> int:
         }
     if comm.rank != 0:
         return 0
-    ds = merge_datasets([p for p in parts if p is not None])
+    ds = built.dataset
     metrics["total_s"] = time.perf_counter() - t0
     metrics["direct_check"] = direct
     metrics["ranges"] = _ranges(ds)
-    out = args.out
-    tmp = partial_dir(out)
-    try:
-        ds.meta.update(
-            {
-                "forward": args.forward,
-                "mesh_size_factor": geometry.size_factor,
-                "dt_s": problem.time.dt,
-            }
-        )
+    with staged_dir(out) as tmp:
         ds.save(tmp / "ihcp_dataset")
         if response is not None:
             response.save(tmp / "response")
-        with open(tmp / "case_ranges.csv", "w", newline="", encoding="utf-8") as fh:
-            w = csv.DictWriter(fh, fieldnames=list(metrics["ranges"][0]))
-            w.writeheader()
-            w.writerows(metrics["ranges"])
-        (tmp / "metrics.json").write_text(json.dumps(metrics, indent=2, default=float), "utf-8")
+        buf = io.StringIO()
+        w = csv.DictWriter(buf, fieldnames=list(metrics["ranges"][0]), lineterminator="\n")
+        w.writeheader()
+        w.writerows(metrics["ranges"])
+        atomic_write_text(tmp / "case_ranges.csv", buf.getvalue())
         _plot(tmp / "cases.png", ds)
         if args.classical and response is not None and 24 in ds.cases:
             from thermo.inverse.study import classical_study
@@ -288,13 +231,9 @@ def main(argv: list[str] | None = None) -> int:
             study = classical_study(response, ds, case=24)
             _plot_study(tmp / "inverse_case24.png", ds, study)
             metrics["classical_case24"] = {k: v for k, v in study.items() if k != "estimates"}
-            (tmp / "inverse_case24.json").write_text(json.dumps(study, default=float), "utf-8")
-            (tmp / "metrics.json").write_text(json.dumps(metrics, indent=2, default=float))
-        (tmp / "report.md").write_text(_report(ds, metrics), encoding="utf-8")
-        publish_dir(tmp, out)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
+            atomic_write_text(tmp / "inverse_case24.json", json.dumps(study, default=float))
+        atomic_write_text(tmp / "metrics.json", json.dumps(metrics, indent=2, default=float))
+        atomic_write_text(tmp / "report.md", _report(ds, metrics))
     total = metrics["total_s"]
     print(f"ihcp_dataset: {ds.cases.size} cases in {total:.1f} s; outputs in {out.resolve()}")
     return 0
@@ -352,4 +291,4 @@ def _report(ds, metrics: dict) -> str:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    raise SystemExit(run_main(main, "cases.ihcp_dataset"))

@@ -22,7 +22,7 @@ teacher) when read as Student | Teacher | KD; we read them so. The paper's MSEs 
 read as seconds per epoch; ours are CPU seconds on this machine (not comparable one-to-one).
 ``--stride k`` keeps every k-th training window (quick runs); validation and test are complete.
 
-Outputs (one folder, built under a temporary name and renamed): ``metrics.json``, ``sweep.csv``,
+Outputs (one folder, staged and published when complete): ``metrics.json``, ``sweep.csv``,
 ``table2_models.csv`` … ``table5_noise.csv``, ``fit.png`` (Fig. 5B), ``loss_curves.png`` (5A),
 ``fig7ab_sweep.png``, ``fig7c_comparison.png``, ``noise_fit_sigma<σ>.png`` (Fig. 8),
 ``checkpoints/teacher`` and ``checkpoints/student_kd`` (best-validation Orbax), the
@@ -33,9 +33,8 @@ from __future__ import annotations
 
 import argparse
 import csv
+import io
 import json
-import shutil
-import sys
 import time
 from dataclasses import replace
 from pathlib import Path
@@ -43,7 +42,8 @@ from typing import Any
 
 import numpy as np
 
-from thermo.outdir import partial_dir, publish_dir
+from cases.exits import run_main
+from thermo.atomic import atomic_write_text, check_output_dir, staged_dir
 
 #: Paper 000 values: Table 2 (epochs 150, batch 50, params, single training time s), Table 3
 #: (MSE scaled, R2), Table 4 (student params), Table 5 (MSE scaled per σ K) and Fig. 7C R2.
@@ -110,14 +110,14 @@ def _load(args: argparse.Namespace, tmp: Path) -> tuple[Any, Any, Path]:
 
     folder = args.dataset
     if folder is None:
-        from cases.ihcp_dataset import main as build
+        from mpi4py import MPI
+
+        from thermo.inverse.tool_dataset import build_tool_dataset
 
         folder = tmp / "dataset"
-        argv = ["--out", str(folder), "--seed", str(args.seed)] + (
-            ["--quick"] if args.quick else []
-        )
-        if build(argv) != 0:
-            raise RuntimeError("ihcp_surrogates: building the data set failed")
+        built = build_tool_dataset(quick=args.quick, seed=args.seed, comm=MPI.COMM_SELF)
+        built.dataset.save(folder / "ihcp_dataset")
+        built.response.save(folder / "response")
     if not (folder / "ihcp_dataset.npz").is_file():
         raise FileNotFoundError(f"--dataset {folder}: no ihcp_dataset.npz/.json in this folder")
     ds = load_dataset(folder / "ihcp_dataset")
@@ -155,12 +155,11 @@ def _noise_study(
         classical = classical_study(response, ds, case=test_case, loso=False)
     for sigma in ds.sigmas:
         one = ds.case(test_case, sigma=float(sigma))
-        feats = np.concatenate(
-            [np.broadcast_to(one["params"][:n_par], (one["f1"].size, n_par)), one["noisy"]], 1
-        )
+        params = one.param_vector()[:n_par]
+        feats = np.concatenate([np.broadcast_to(params, (one.truth.size, n_par)), one.values], 1)
         x, y = sliding_windows(
             data.x_scaler.transform(feats),
-            data.y_scaler.transform(one["f1"]),
+            data.y_scaler.transform(one.truth),
             window=data.window,
         )
         key = f"{float(sigma):g}"
@@ -185,10 +184,11 @@ def _noise_study(
 
 
 def _write_csv(path: Path, rows: list[dict]) -> None:
-    with open(path, "w", newline="", encoding="utf-8") as fh:
-        w = csv.DictWriter(fh, fieldnames=list(rows[0]))
-        w.writeheader()
-        w.writerows(rows)
+    buf = io.StringIO()
+    w = csv.DictWriter(buf, fieldnames=list(rows[0]), lineterminator="\n")
+    w.writeheader()
+    w.writerows(rows)
+    atomic_write_text(path, buf.getvalue())
 
 
 def _tables(scores: dict[str, dict], noise: list[dict]) -> dict[str, list[dict]]:
@@ -285,8 +285,7 @@ def main(argv: list[str] | None = None) -> int:
     fractions = tuple(args.fractions or (QUICK_FRACTIONS if args.quick else FRACTIONS))
     sweep_epochs = args.sweep_epochs or epochs
     if epochs < 1 or sweep_epochs < 1 or stride < 1 or args.window < 7:
-        print(f"ihcp_surrogates: error: {OPTION_RULE}", file=sys.stderr)
-        return 2
+        raise ValueError(OPTION_RULE)
     from surrogates.ihcp.checkpoint import save_best
     from surrogates.ihcp.distill import PAPER_LAMBDA, PAPER_TEMPERATURE, distill
     from surrogates.ihcp.models import make_model, parameter_table
@@ -295,9 +294,8 @@ def main(argv: list[str] | None = None) -> int:
     from surrogates.training import TrainConfig
 
     t_start = time.perf_counter()
-    out = args.out
-    tmp = partial_dir(out)
-    try:
+    out = check_output_dir(args.out)
+    with staged_dir(out) as tmp:
         ds, response, ds_folder = _load(args, tmp)
         cases = cases_from_arrays(
             case_ids=ds.cases, params=ds.params, times=ds.times, f1=ds.f1, sensors=ds.clean
@@ -357,12 +355,8 @@ def main(argv: list[str] | None = None) -> int:
         metrics = {"models": scores, "parameter_table": parameter_table(window=data.window)}
         metrics |= {"sweep": sweep, "noise": noise, "split": data.split, "config": run}
         metrics["total_s"] = time.perf_counter() - t_start
-        (tmp / "metrics.json").write_text(json.dumps(metrics, indent=2, default=float), "utf-8")
-        (tmp / "report.md").write_text(_report(metrics, tables), encoding="utf-8")
-        publish_dir(tmp, out)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
+        atomic_write_text(tmp / "metrics.json", json.dumps(metrics, indent=2, default=float))
+        atomic_write_text(tmp / "report.md", _report(metrics, tables))
     print(f"ihcp_surrogates: done in {metrics['total_s']:.1f} s; outputs in {out.resolve()}")
     return 0
 
@@ -407,4 +401,4 @@ def _report(metrics: dict, tables: dict[str, list[dict]]) -> str:
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    raise SystemExit(run_main(main, "cases.ihcp_surrogates"))

@@ -2,16 +2,15 @@
 
 For N = 382, 509, 636 r/min, fz = 0.075 mm/z, ae = 0.2 mm (dry up-milling; data-set cases 5, 14,
 23): one FEM run of the insert–shank–bolt tool gives the step response of the sensors S1..S4 and
-of the whole field to the F1 temperature (thermo.inverse.linear_response, cached on disk); per
-condition
-the true F1 history (thermo.inverse.cutting_zone) gives virtual measured sensors with noise σ, an
-inverse
-method estimates F1 and the field is rebuilt by Duhamel superposition
-(thermo.inverse.reconstruction).
+of the whole field to the F1 temperature (thermo.inverse.linear_response, cached on disk under a
+key derived from the problem and the mesh geometry); per condition the true F1 history
+(thermo.inverse.cutting_zone) gives virtual measured sensors with noise σ, an inverse method
+estimates F1 and the field is rebuilt by Duhamel superposition (thermo.inverse.reconstruction).
 
 Inverse methods, side by side (``--method`` is the one rendered and written to ParaView,
-``--compare`` the others): ``student`` (default; ensemble of knowledge-distilled CNN-GRU students
-with its spread as band), ``teacher`` (the CNN-GRU teacher) — both from the weights shipped in
+``--compare`` the others; the choices are the one registry, thermo.inverse.registry):
+``student`` (default; ensemble of knowledge-distilled CNN-GRU students with its spread as band),
+``teacher`` (the CNN-GRU teacher) — both from the weights shipped in
 surrogates/ihcp/weights (surrogates.ihcp.estimator), trained without the three conditions —, and
 the classical ``tikhonov`` (first order, λ by the discrepancy principle, posterior band),
 ``sfsm`` and ``kalman``. ``--retrain`` retrains the networks from the virtual data set
@@ -19,35 +18,39 @@ the classical ``tikhonov`` (first order, λ by the discrepancy principle, poster
 given), writes them to ``<out>/weights`` and uses them; with the default budget it reproduces
 the shipped weights bit for bit, which it checks and prints.
 
-Outputs (one folder, written under a temporary name and renamed): ``fig10_fields.png`` (3 × 3
-PyVista panel, Fig. 10 A–I), ``fig10_sensors.png`` (reconstructed vs measured, Fig. 10 J–L),
+Outputs (one folder, staged and published when complete, thermo.atomic.staged_dir):
+``fig10_fields.png`` (3 × 3 PyVista panel, Fig. 10 A–I), ``fig10_sensors.png`` (reconstructed vs
+measured, Fig. 10 J–L),
 ``boundary.png`` (F1 estimate, band and truth), ``<condition>/T.xdmf`` + ``T.h5`` (ParaView time
 series, every ``--every``-th step) and ``<condition>/sensors.csv``, ``metrics.json``,
 ``report.md`` (with the per-method table). ``--measurements CSV`` reconstructs a user's record
-(thermo.inverse.dataset CSV layout, ``# n_rpm = ...`` metadata) instead of the three virtual
-conditions.
+(thermo.inverse.record CSV layout: a time column, one column per sensor S1..S4, ``# n_rpm = ...``
+metadata; ``--time-column``/``--time-unit`` for the user's own names) instead of the three
+virtual conditions; it must be sampled on the model's grid or finer by an integer factor.
+Bad input exits 2 with one line (cases.exits).
 """
 
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
-import shutil
-import sys
 import time
 from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 
+from cases.exits import run_main
 from cases.recon_report import report_markdown
-from thermo.outdir import partial_dir, publish_dir
+from thermo.atomic import atomic_write_text, check_output_dir, staged_dir
+from thermo.inverse.registry import method_names
 
 SIZE_FACTOR, DT = 0.5, 0.05  # default mesh and step: about 28 000 dofs, 240 steps to 12 s
 QUICK_SIZE_FACTOR, QUICK_DT = 2.0, 0.2
-METHODS = ("student", "teacher", "tikhonov", "sfsm", "kalman")
+#: The networks ``--retrain`` trains (registered as neural methods of the same names).
 NEURAL = ("student", "teacher")
+#: Format of the cached response (bump when what is cached changes).
+RESPONSE_FORMAT = 2
 DEFAULT_COMPARE = ("teacher", "tikhonov")
 
 
@@ -64,11 +67,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=0, help="seed of the F1 fluctuation and the noise")
     p.add_argument("--quick", action="store_true", help="coarse mesh, dt = 0.2 s (tests)")
     p.add_argument(
-        "--method", choices=METHODS, default="student", help="method rendered and exported"
+        "--method", choices=method_names(), default="student", help="method rendered and exported"
     )
     p.add_argument(
         "--compare",
-        choices=METHODS,
+        choices=method_names(),
         nargs="*",
         default=None,
         metavar="M",
@@ -105,47 +108,43 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="CSV",
         help="reconstruct this record (time_s,S1..S4[,F1]) instead",
     )
+    p.add_argument("--time-column", default="time_s", metavar="COL", help="time column of CSV")
+    p.add_argument("--time-unit", choices=("s", "ms", "min"), default="s", help="its unit")
     p.add_argument("--no-progress", action="store_true", help="no tqdm bars")
     return p
 
 
-def _problem(dt: float):
-    from thermo.problem import ConvectionBC, HeatProblem, TimeStepping, material
+def _response(tagged, problem, geometry, *, cache: Path, progress: bool):
+    """Cached field-recording linear response of S1..S4 (and all dofs) to the F1 temperature;
+    the cache key is derived from the problem, the mesh geometry and the probes."""
+    from thermo.inverse.linear_response import LinearResponse, cache_key, compute_linear_response
 
-    # same forward model as cases.ihcp_dataset: WC–Co insert, 42CrMo4 shank and bolt (DESIGN.md),
-    # perfect contact on F2, h = 25 W/(m² K) to 20 °C on F3 (rotating-cylinder estimate)
-    return HeatProblem(
-        materials={
-            "insert": material("wc-co"),
-            "shank": material("42crmo4"),
-            "bolt": material("42crmo4"),
-        },
-        boundaries={"F3": ConvectionBC(h=25.0, T_inf=20.0)},
-        time=TimeStepping(dt=dt, t_end=12.0, T0=20.0),
+    names = sorted(tagged.sensors)
+    probes = {n: tuple(float(x) for x in tagged.sensors[n]) for n in names}
+    key = cache_key(
+        problem=problem,
+        geometry=geometry,
+        boundary="F1",
+        kind="temperature",
+        probes=probes,
+        fields=True,
+        format=RESPONSE_FORMAT,
     )
-
-
-def _response(tagged, problem, *, cache: Path, key: dict, progress: bool):
-    """Cached field-recording linear response of S1..S4 (and all dofs) to the F1 temperature."""
-    from thermo.inverse.linear_response import LinearResponse, compute_linear_response
-
-    digest = hashlib.sha256(json.dumps(key, sort_keys=True).encode()).hexdigest()[:16]
-    path = cache / f"response_{digest}"
+    path = cache / f"response_{key}"
     n_dofs = tagged.mesh.geometry.index_map().size_global
     if path.with_suffix(".npz").exists():
         resp = LinearResponse.load(path)
         if resp.field_step is not None and resp.field_step.shape[1] == n_dofs:
-            if "_field_compression" not in resp.__dict__:  # cache written before compression
+            if not resp.has_field_compression:  # cache written before compression
                 resp.field_compression()
                 resp.save(path)
             return resp, True
-    names = sorted(tagged.sensors)
     resp = compute_linear_response(
         tagged,
         problem,
         boundary="F1",
         kind="temperature",
-        probes={n: tagged.sensors[n] for n in names},
+        probes=probes,
         record_fields=True,
         progress=progress,
     )
@@ -155,27 +154,29 @@ def _response(tagged, problem, *, cache: Path, key: dict, progress: bool):
     return resp, False
 
 
-def _user_record(path: Path, response):
-    from thermo.inverse.dataset import read_measurements_csv
+def _user_record(args: argparse.Namespace, response):
+    """The user's record on the response's grid, sensors in the response's order."""
+    from thermo.inverse.record import on_case_grid, read_record_csv
 
-    rec = read_measurements_csv(path)
+    path = args.measurements
+    rec = read_record_csv(path, time_column=args.time_column, time_unit=args.time_unit)
     missing = [n for n in response.probe_names if n not in rec.names]
     if missing:
         raise ValueError(f"{path}: sensor columns {missing} missing (has {list(rec.names)})")
     t = response.times
-    if rec.times[0] > t[0] + 1e-9 or rec.times[-1] < t[-1] - 1e-9:
+    rec = on_case_grid(rec.select(response.probe_names), dt=t[1] - t[0], t_end=t[-1], where=path)
+    if rec.times.size != t.size:
         raise ValueError(
-            f"{path}: time_s must cover 0 … {t[-1]:g} s, got {rec.times[0]:g} … {rec.times[-1]:g} s"
+            f"{path}: the record must hold every step of the model grid 0, {t[1]:g}, …, "
+            f"{t[-1]:g} s ({t.size} samples); it has {rec.times.size} from {rec.times[0]:g} to "
+            f"{rec.times[-1]:g} s"
         )
-    cols = [rec.names.index(n) for n in response.probe_names]
-    measured = np.stack([np.interp(t, rec.times, rec.values[:, c]) for c in cols], axis=1)
-    params = {}
-    for key in ("n_rpm", "fz_mm", "ae_mm"):
-        if key not in rec.meta:
-            raise ValueError(f"{path}: metadata line '# {key} = <value>' is missing")
-        params[key] = float(rec.meta[key])
-    f1 = None if rec.f1 is None else np.interp(t, rec.times, rec.f1)
-    return {"times": t, "measured": measured, "f1": f1, "clean": None}, params
+    missing = [k for k in ("n_rpm", "fz_mm", "ae_mm") if k not in rec.params]
+    if missing:
+        raise ValueError(
+            f"{path}: metadata line(s) {[f'# {k} = <value>' for k in missing]} missing"
+        )
+    return replace(rec, times=t)
 
 
 def _write_series(directory: Path, V, response, f1: np.ndarray, every: int) -> list[str]:
@@ -194,18 +195,23 @@ def _write_series(directory: Path, V, response, f1: np.ndarray, every: int) -> l
 
 
 def _training_data(args: argparse.Namespace, progress: bool):
-    """The IHCP data set for ``--retrain``: ``--dataset DIR`` or built once into the cache."""
+    """The IHCP data set for ``--retrain``: ``--dataset DIR`` or built once into the cache
+    (thermo.inverse.tool_dataset.build_tool_dataset, the same data set cases.ihcp_dataset
+    writes)."""
     from thermo.inverse.dataset import load_dataset
 
     folder = args.dataset
     if folder is None:
         folder = args.cache / ("ihcp_dataset_quick" if args.quick else "ihcp_dataset")
         if not (folder / "ihcp_dataset.npz").is_file():
-            from cases.ihcp_dataset import main as build_dataset
+            from mpi4py import MPI
+
+            from thermo.inverse.tool_dataset import build_tool_dataset
 
             print(f"milling_reconstruction: building the training data set in {folder}")
-            if build_dataset(["--out", str(folder)] + (["--quick"] if args.quick else [])) != 0:
-                raise RuntimeError("milling_reconstruction: building the data set failed")
+            built = build_tool_dataset(quick=args.quick, comm=MPI.COMM_SELF, progress=progress)
+            with staged_dir(folder) as tmp:
+                built.dataset.save(tmp / "ihcp_dataset")
     if not (folder / "ihcp_dataset.npz").is_file():
         raise FileNotFoundError(f"--dataset {folder}: no ihcp_dataset.npz in this folder")
     return load_dataset(folder / "ihcp_dataset")
@@ -241,18 +247,18 @@ def _estimators(args: argparse.Namespace, needed: set[str], weights_out: Path, p
         report["max_abs_difference_to_shipped"] = diff
         verdict = "identical" if diff == 0.0 else f"max |difference| {diff}"
         print(f"milling_reconstruction: retrained weights vs shipped: {verdict}")
-    (weights_out / "training.json").write_text(
-        json.dumps(report, indent=2, default=float), encoding="utf-8"
-    )
+    atomic_write_text(weights_out / "training.json", json.dumps(report, indent=2, default=float))
     return {"teacher": teacher, "student": students}, report
 
 
-def _method(name: str, response, *, sigma: float, neural: dict):
-    from thermo.inverse.reconstruction import classical_method
+def _method(name: str, response, *, sigma: float, neural: dict, weights: Path | None):
+    from thermo.inverse.registry import METHODS, make_method
 
-    if name in NEURAL:
-        return neural[name].as_method(name)
-    return classical_method(name, response, sigma=sigma)
+    if METHODS[name].family == "neural":
+        if name in neural:
+            return make_method(name, estimator=neural[name])
+        return make_method(name, weights=weights)
+    return make_method(name, response=response, sigma=sigma)
 
 
 def _summary(metrics: dict) -> dict:
@@ -262,92 +268,79 @@ def _summary(metrics: dict) -> dict:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Run the reconstruction study; returns the exit code."""
+    """Run the reconstruction study; returns the exit code (bad input: ValueError, see exits)."""
     args = build_parser().parse_args(argv)
     if args.sigma < 0:
-        print("milling_reconstruction: error: --sigma must be >= 0 K", file=sys.stderr)
-        return 2
+        raise ValueError(f"--sigma must be >= 0 K, got {args.sigma}")
     compare = DEFAULT_COMPARE if args.compare is None else tuple(args.compare)
     methods = [args.method] + [m for m in dict.fromkeys(compare) if m != args.method]
+    out = check_output_dir(args.out)
     if args.weights is not None and not args.retrain:
         for kind in set(methods) & set(NEURAL):
             if not (args.weights / f"{kind}.npz").is_file():
-                msg = f"--weights {args.weights}: no {kind}.npz"
-                print(f"milling_reconstruction: error: {msg}", file=sys.stderr)
-                return 2
+                raise ValueError(f"--weights {args.weights}: no {kind}.npz")
     import dolfinx_solver  # noqa: F401  (MPI/PETSc before dolfinx)
     from dolfinx import fem
     from mpi4py import MPI
     from tqdm import tqdm
 
     from meshes.tool import ToolGeometry, tool_mesh
+    from thermo.inverse.design import CONDITIONS, FIELD_TIMES
     from thermo.inverse.recon_plots import plot_boundary, plot_sensor_curves
     from thermo.inverse.recon_render import grid_from_space, render_panel
-    from thermo.inverse.reconstruction import CONDITIONS, FIELD_TIMES, reconstruct
+    from thermo.inverse.reconstruction import reconstruct
     from thermo.inverse.reconstruction import virtual_measurement as virtual
     from thermo.output import write_probes_csv
+    from thermo.tool_problem import T_END, tool_problem
 
     t_start = time.perf_counter()
     sf = args.size_factor or (QUICK_SIZE_FACTOR if args.quick else SIZE_FACTOR)
     dt = args.dt or (QUICK_DT if args.quick else DT)
     every = args.every or max(1, round(0.25 / dt))
     progress = not args.no_progress
-    tagged = tool_mesh(ToolGeometry(size_factor=sf), MPI.COMM_SELF)
-    problem = _problem(dt)
-    key = {
-        "size_factor": sf,
-        "dt": dt,
-        "t_end": 12.0,
-        "h_F3": 25.0,
-        "kind": "temperature",
-        "format": 1,
-    }
-    response, cached = _response(tagged, problem, cache=args.cache, key=key, progress=progress)
+    geometry = ToolGeometry(size_factor=sf)
+    problem = tool_problem(dt=dt, t_end=T_END)
+    if args.measurements is not None and not Path(args.measurements).is_file():
+        raise FileNotFoundError(f"--measurements {args.measurements}: no such file")
+    neural_needed = set(methods) & set(NEURAL)
+    tagged = tool_mesh(geometry, MPI.COMM_SELF)
+    response, cached = _response(tagged, problem, geometry, cache=args.cache, progress=progress)
     t_response = time.perf_counter() - t_start
     V = fem.functionspace(tagged.mesh, ("Lagrange", 1))
     names = list(response.probe_names)
     if args.measurements is not None:
-        inputs, params = _user_record(args.measurements, response)
-        jobs = [(params, inputs)]
+        records = [_user_record(args, response)]
     else:
-        jobs = []
-        for n, fz, ae in CONDITIONS:
-            params = {"n_rpm": n, "fz_mm": fz, "ae_mm": ae}
-            jobs.append((params, virtual(response, **params, sigma=args.sigma, seed=args.seed)))
-    out = args.out
-    tmp = partial_dir(out)
-    try:
-        neural, training = _estimators(args, set(methods), tmp / "weights", progress)
-        by_method = {m: _method(m, response, sigma=args.sigma, neural=neural) for m in methods}
+        records = [
+            virtual(response, n_rpm=n, fz_mm=fz, ae_mm=ae, sigma=args.sigma, seed=args.seed)
+            for n, fz, ae in CONDITIONS
+        ]
+    with staged_dir(out) as tmp:
+        neural, training = _estimators(args, neural_needed, tmp / "weights", progress)
+        by_method = {
+            m: _method(m, response, sigma=args.sigma, neural=neural, weights=args.weights)
+            for m in methods
+        }
         recs: dict[str, list] = {m: [] for m in methods}
         metrics: dict = {"conditions": {}}
-        for params, inputs in tqdm(
-            jobs, desc="reconstruction", unit="condition", disable=not progress
-        ):
+        for record in tqdm(records, desc="reconstruction", unit="condition", disable=not progress):
+            params = record.params
             label = f"N{params['n_rpm']:g}_fz{params['fz_mm']:g}_ae{params['ae_mm']:g}"
             side = {}
             for name, method in by_method.items():
                 t0 = time.perf_counter()
-                rec = reconstruct(
-                    response,
-                    method,
-                    measured=inputs["measured"],
-                    params=params,
-                    truth_f1=inputs["f1"],
-                    clean=inputs["clean"],
-                )
+                rec = reconstruct(response, method, record)
                 rec.metrics["reconstruct_s"] = time.perf_counter() - t0
-                rec.inputs = inputs
                 recs[name].append(rec)
                 side[name] = _summary(rec.metrics)
             rec = recs[args.method][-1]
             files = _write_series(tmp / label, V, response, rec.f1, every)
-            cols = {f"{n}_measured": inputs["measured"][:, i] for i, n in enumerate(names)}
+            cols = {f"{n}_measured": record.values[:, i] for i, n in enumerate(names)}
             cols |= {f"{n}_reconstructed": rec.fitted[:, i] for i, n in enumerate(names)}
             for name in methods:
                 cols[f"F1_{name}"] = recs[name][-1].f1
-            if inputs["f1"] is not None:
-                cols["F1_truth"] = inputs["f1"]
+            if record.truth is not None:
+                cols["F1_truth"] = record.truth
             write_probes_csv(
                 tmp / label / "sensors.csv", times=rec.times, probes=cols, comm=MPI.COMM_SELF
             )
@@ -382,12 +375,8 @@ def main(argv: list[str] | None = None) -> int:
             "weights": _weights_info(args, neural, training),
             "total_s": time.perf_counter() - t_start,
         }
-        (tmp / "metrics.json").write_text(json.dumps(metrics, indent=2, default=float), "utf-8")
-        (tmp / "report.md").write_text(report_markdown(metrics, names), encoding="utf-8")
-        publish_dir(tmp, out)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
+        atomic_write_text(tmp / "metrics.json", json.dumps(metrics, indent=2, default=float))
+        atomic_write_text(tmp / "report.md", report_markdown(metrics, names))
     n_cond = len(metrics["conditions"])
     print(
         f"milling_reconstruction: {n_cond} condition(s) × {len(methods)} method(s) in "
@@ -419,4 +408,4 @@ def _weights_info(args: argparse.Namespace, neural: dict, training: dict | None)
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    raise SystemExit(run_main(main, "cases.milling_reconstruction"))

@@ -9,7 +9,7 @@ from pathlib import Path
 
 def report_markdown(metrics: dict, names: list[str]) -> str:
     """Markdown report: figures, per-condition table and the "paper | ours" comparison."""
-    from thermo.inverse.reconstruction import PAPER_R2_RANGE, PAPER_RMSE
+    from thermo.inverse.design import PAPER_R2_RANGE, PAPER_RMSE
 
     conds = metrics["conditions"]
     lines = [

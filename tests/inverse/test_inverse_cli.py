@@ -140,3 +140,90 @@ def test_cli_inverse_rejects_bad_columns(measured, capsys):
     assert main(argv) == 2
     assert "Q9" in capsys.readouterr().err
     assert not (d / "x").exists()
+
+
+def _edited(d, name, edit):
+    lines = (d / "meas.csv").read_text().splitlines()
+    path = d / name
+    path.write_text("\n".join(edit(lines)) + "\n")
+    return path
+
+
+def _rows(lines, change):
+    head = next(i for i, line in enumerate(lines) if line.startswith("time_s"))
+    return lines[: head + 1] + [change(i, line) for i, line in enumerate(lines[head + 1 :])]
+
+
+def _retime(factor):
+    def change(_i, line):
+        t, rest = line.split(",", 1)
+        return f"{float(t) * factor!r},{rest}"
+
+    return lambda lines: _rows(lines, change)
+
+
+def _nan_row(lines):
+    def change(i, line):
+        cells = line.split(",")
+        if i == 4:
+            cells[2] = "nan"
+        return ",".join(cells)
+
+    return _rows(lines, change)
+
+
+def _swap_rows(lines):
+    head = next(i for i, line in enumerate(lines) if line.startswith("time_s"))
+    lines = list(lines)
+    lines[head + 3], lines[head + 4] = lines[head + 4], lines[head + 3]
+    return lines
+
+
+@pytest.mark.parametrize(
+    ("edit", "message"),
+    [
+        (_nan_row, "NaN/inf not allowed"),
+        (_swap_rows, "must be strictly increasing"),
+        (_retime(1000.0), r"beyond the case's t_end = 3 s \(times in ms"),
+        (_retime(0.7), r"not on the case's time grid \(dt = 0.05 s\)"),
+    ],
+)
+def test_cli_bad_measurements_exit_2_with_one_line(measured, capsys, edit, message):
+    import re
+
+    d, _ = measured
+    bad = _edited(d, "edited.csv", edit)
+    out = d / "never"
+    argv = ["inverse", str(d / "bar.toml"), "--measurements", str(bad), "--out", str(out)]
+    assert main(argv) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("millheat inverse: error: ") and "\n" not in err
+    assert re.search(message, err), err
+    assert not out.exists()
+
+
+def test_cli_refuses_an_output_folder_that_is_a_file(measured, capsys):
+    d, sigma = measured
+    user_file = d / "keep.txt"
+    user_file.write_text("mine")
+    argv = ["inverse", str(d / "bar.toml"), "--measurements", str(d / "meas.csv")]
+    assert main([*argv, "--sigma", str(sigma), "--out", str(user_file)]) == 2
+    assert "is a file" in capsys.readouterr().err and user_file.read_text() == "mine"
+
+
+def test_cli_runs_a_registered_toy_method(measured, first_run):
+    """Adding a method is one file plus one registry line; the CLI lists and runs it."""
+    from thermo.inverse.registry import MethodSpec, register, unregister
+
+    d, sigma = measured
+    register(MethodSpec("quasi-steady", "toy_method:factory", "toy: steady gains"))
+    try:
+        out = d / "out-toy"
+        argv = ["inverse", str(d / "bar.toml"), "--measurements", str(d / "meas.csv")]
+        argv += ["--method", "quasi-steady", "--out", str(out)]
+        assert main([*argv, "--response", str(first_run / "response.npz")]) == 0
+    finally:
+        unregister("quasi-steady")
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["method"] == "quasi-steady" and len(summary["gains"]) == 3
+    assert np.isfinite(summary["boundary"]["rmse"])

@@ -8,7 +8,7 @@ from scipy.special import erfc
 from thermo.inverse.dataset import build_dataset, load_dataset, merge_datasets
 from thermo.inverse.design import RECONSTRUCTION_CASES, TEST_CASE, case_params
 from thermo.inverse.duhamel import DuhamelOperator
-from thermo.inverse.record import SensorRecord, check_sampling, read_record_csv, write_record_csv
+from thermo.inverse.record import SensorRecord, on_case_grid, read_record_csv, write_record_csv
 
 TIMES = np.linspace(0.0, 12.0, 121)
 
@@ -116,12 +116,16 @@ def test_record_csv_takes_the_users_column_names_and_units(tmp_path):
 
 def test_sampling_must_match_the_case_grid():
     rec = SensorRecord(np.array([0.0, 0.1, 0.2]), np.zeros((3, 1)), ("S1",))
-    check_sampling(rec, dt=0.05, t_end=1.0, where="r.csv")  # every 2nd step: fine
+    assert on_case_grid(rec, dt=0.05, t_end=1.0, where="r.csv") is rec  # every 2nd step: fine
+    fine = SensorRecord(0.01 * np.arange(21), np.arange(21.0)[:, None], ("S1",))
+    dec = on_case_grid(fine, dt=0.05, t_end=1.0, where="r.csv")  # 100 Hz against dt 0.05 s
+    np.testing.assert_allclose(dec.times, 0.05 * np.arange(5), atol=1e-12)
+    np.testing.assert_array_equal(dec.values[:, 0], [0.0, 5.0, 10.0, 15.0, 20.0])
     with pytest.raises(ValueError, match="not on the case's time grid"):
-        check_sampling(rec, dt=0.03, t_end=1.0, where="r.csv")
+        on_case_grid(rec, dt=0.03, t_end=1.0, where="r.csv")
     ms = SensorRecord(np.array([0.0, 100.0, 200.0]), np.zeros((3, 1)), ("S1",))
     with pytest.raises(ValueError, match=r"beyond the case's t_end = 0.2 s \(times in ms"):
-        check_sampling(ms, dt=0.1, t_end=0.2, where="r.csv")
+        on_case_grid(ms, dt=0.1, t_end=0.2, where="r.csv")
 
 
 def test_record_rejects_bad_shapes_and_values():

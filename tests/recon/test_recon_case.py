@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 
 import numpy as np
 import pytest
@@ -96,20 +97,88 @@ def test_reproducible_with_seed(runs):
     np.testing.assert_array_equal(ya, yb)
 
 
-def test_user_measurement_csv(runs, tmp_path):
-    from thermo.inverse.dataset import write_measurements_csv
+def _user_csv(runs, path, *, edit=None):
+    """The 509 r/min condition's measured sensors as a user's CSV (optionally edited)."""
+    from thermo.inverse.record import SensorRecord, write_record_csv
 
     src = runs / "a" / "N509_fz0.075_ae0.2" / "sensors.csv"
     data = np.genfromtxt(src, delimiter=",", names=True)
-    names = ["S1", "S2", "S3", "S4"]
-    csv = write_measurements_csv(
-        tmp_path / "rec.csv",
-        times=data["time_s"],
-        values=np.stack([data[f"{n}_measured"] for n in names], axis=1),
-        names=names,
-        f1=data["F1_truth"],
-        meta={"n_rpm": 509, "fz_mm": 0.075, "ae_mm": 0.2},
-    )
+    names = ("S1", "S2", "S3", "S4")
+    times = data["time_s"]
+    values = np.stack([data[f"{n}_measured"] for n in names], axis=1)
+    record = SensorRecord(
+        times, values, names, params={"n_rpm": 509, "fz_mm": 0.075, "ae_mm": 0.2},
+        truth=data["F1_truth"],
+    )  # fmt: skip
+    path = write_record_csv(path, record)
+    if edit is not None:
+        path.write_text(edit(path.read_text(encoding="utf-8")), encoding="utf-8")
+    return path
+
+
+def _nan_in_s2(text):
+    lines = text.splitlines()
+    head = next(i for i, line in enumerate(lines) if line.startswith("time_s"))
+    cells = lines[head + 5].split(",")
+    cells[2] = "nan"
+    lines[head + 5] = ",".join(cells)
+    return "\n".join(lines) + "\n"
+
+
+def _times_in_ms(text):
+    out = []
+    for line in text.splitlines():
+        if line and line[0].isdigit():
+            t, rest = line.split(",", 1)
+            line = f"{float(t) * 1000.0!r},{rest}"
+        out.append(line)
+    return "\n".join(out) + "\n"
+
+
+def _sampled_at_another_rate(text):
+    out = []
+    for line in text.splitlines():
+        if line and line[0].isdigit():
+            t, rest = line.split(",", 1)
+            line = f"{float(t) * 0.73!r},{rest}"
+        out.append(line)
+    return "\n".join(out) + "\n"
+
+
+@pytest.mark.parametrize(
+    ("edit", "message"),
+    [
+        (_nan_in_s2, r"rec.csv: row \d+, column 'S2': NaN/inf not allowed"),
+        (_times_in_ms, r"beyond the case's t_end = 12 s \(times in ms"),
+        (_sampled_at_another_rate, r"not on the case's time grid \(dt = 0.2 s\)"),
+    ],
+)
+def test_bad_user_csv_exits_2_with_one_line(runs, tmp_path, capsys, edit, message):
+    from cases.exits import run_main
+
+    csv = _user_csv(runs, tmp_path / "rec.csv", edit=edit)
+    out = tmp_path / "never"
+    argv = ["--quick", "--cache", str(runs / "cache"), "--no-progress", "--out", str(out)]
+    code = run_main(main, "cases.milling_reconstruction", [*argv, "--measurements", str(csv)])
+    err = capsys.readouterr().err.strip()
+    assert code == 2 and "\n" not in err and "Traceback" not in err
+    assert err.startswith("cases.milling_reconstruction: error: ")
+    assert re.search(message, err), err
+    assert not out.exists() and not list(tmp_path.glob(".never.*"))
+
+
+def test_output_folder_that_is_a_file_is_refused(runs, tmp_path, capsys):
+    from cases.exits import run_main
+
+    user_file = tmp_path / "results.txt"
+    user_file.write_text("keep me")
+    argv = ["--quick", "--cache", str(runs / "cache"), "--no-progress", "--out", str(user_file)]
+    assert run_main(main, "cases.milling_reconstruction", argv) == 2
+    assert "is a file" in capsys.readouterr().err and user_file.read_text() == "keep me"
+
+
+def test_user_measurement_csv(runs, tmp_path):
+    csv = _user_csv(runs, tmp_path / "rec.csv")
     out = tmp_path / "user"
     args = ["--quick", "--cache", str(runs / "cache"), "--no-progress", "--measurements", str(csv)]
     assert main(["--out", str(out), *args]) == 0

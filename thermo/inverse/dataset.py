@@ -1,15 +1,6 @@
-r"""The 27-case virtual IHCP data set of paper 000 §3.1, and CSV exchange of sensor records.
+r"""The 27-case virtual IHCP data set of paper 000 §3.1.
 
-Design (paper 000 §3.1): full factorial 3 × 3 × 3 of spindle speed N ∈ {382, 509, 636} r/min,
-feed per tooth fz ∈ {0.05, 0.075, 0.1} mm/z and radial depth ae ∈ {0.1, 0.2, 0.3} mm.
-
-Numbering (the paper does not give its own): lexicographic with N slowest and ae fastest,
-
-.. math::  \text{case} = 1 + 9\,i_N + 3\,i_{f_z} + i_{a_e}, \qquad i \in \{0, 1, 2\},
-
-the order a DOE table lists the runs in (and the one ``surrogates.ihcp.synthetic`` uses). The
-paper's test case is "the 24th set": case 24 = (N 636, fz 0.075, ae 0.3). The three
-reconstruction conditions of §4.2 (N = 382/509/636, fz = 0.075, ae = 0.2) are cases 5, 14, 23.
+Design, numbering, test case and reconstruction conditions: :mod:`thermo.inverse.design`.
 
 Per case the set holds the machining parameters, the time axis, the F1 boundary history (truth:
 :func:`thermo.inverse.cutting_zone.f1_temperature` or
@@ -23,58 +14,32 @@ and ``SeedSequence([s, c, 1, i_sigma])`` for the noise at the i-th σ (entropy s
 metadata), so any single case can be rebuilt alone.
 
 File: ``NAME.npz`` (arrays) + ``NAME.json`` (units, factor levels, numbering, seeds, sensor
-names, forward-model provenance), written to temporary names and renamed. Arrays:
+names, forward-model provenance), written atomically (:mod:`thermo.atomic`). Arrays:
 ``cases`` (27,), ``params`` (27, 3) [N r/min, fz mm/z, ae mm], ``times`` (n_t,) s,
 ``f1`` (27, n_t) °C or W/m², ``clean`` (27, n_t, n_s) °C, ``sigmas`` (n_σ,) K,
 ``noisy`` (n_σ, 27, n_t, n_s) °C.
 
-CSV records (users' real measurements in the same layout): ``time_s,<sensor names...>`` with an
-optional last column ``F1`` (the boundary truth, when known); ``#`` lines before the header
-carry ``key = value`` metadata (e.g. ``n_rpm = 509``).
+One case comes out as a :class:`thermo.inverse.record.SensorRecord` (:meth:`IHCPDataset.case`),
+the type every inverse method reads; CSV exchange of records is :mod:`thermo.inverse.record`.
 """
 
 from __future__ import annotations
 
-import csv
-import io
 import json
-import math
 import os
-import tempfile
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
+from thermo.atomic import atomic_path, atomic_write_text
 from thermo.inverse.cutting_zone import f1_heat_flux, f1_temperature
+from thermo.inverse.design import LEVELS, RECONSTRUCTION_CASES, TEST_CASE, case_params, case_seed
+from thermo.inverse.record import SensorRecord
 from thermo.inverse.sensors import measure
 
-LEVELS: dict[str, tuple[float, ...]] = {
-    "n_rpm": (382.0, 509.0, 636.0),
-    "fz_mm": (0.05, 0.075, 0.1),
-    "ae_mm": (0.1, 0.2, 0.3),
-}
-TEST_CASE = 24
-RECONSTRUCTION_CASES = (5, 14, 23)
 FORMAT = "millheat.ihcp_dataset/1"
-
-
-def case_params(case: int) -> dict[str, float]:
-    """Machining parameters of full-factorial case ``case`` (1..27), numbering above."""
-    if not (isinstance(case, int | np.integer) and 1 <= case <= 27):
-        raise ValueError(f"case must be an integer in 1..27, got {case!r}")
-    i = int(case) - 1
-    return {
-        "n_rpm": LEVELS["n_rpm"][i // 9],
-        "fz_mm": LEVELS["fz_mm"][(i // 3) % 3],
-        "ae_mm": LEVELS["ae_mm"][i % 3],
-    }
-
-
-def case_seed(seed: int, case: int, *parts: int) -> int:
-    """Integer seed derived from (data-set seed, case, parts) with ``numpy.random.SeedSequence``."""
-    return int(np.random.SeedSequence([seed, case, *parts]).generate_state(1)[0])
 
 
 @dataclass
@@ -92,25 +57,29 @@ class IHCPDataset:
     kind: str
     meta: dict = field(default_factory=dict)
 
-    def case(self, case: int, *, sigma: float | None = None) -> dict[str, np.ndarray]:
-        """One case: ``params`` (3,), ``time`` (n_t,), ``f1`` (n_t,), ``clean`` (n_t, n_s) and,
-        when ``sigma`` (K) is one of :attr:`sigmas`, ``noisy`` (n_t, n_s)."""
+    def case(self, case: int, *, sigma: float | None = None) -> SensorRecord:
+        """One case as a sensor record: ``values`` are the noisy records at ``sigma`` (K, one
+        of :attr:`sigmas`) or, with ``sigma=None``, the clean histories; ``clean``, ``truth``
+        (the F1 history), ``params`` and ``meta`` (``case``, ``sigma_K``) are always set."""
         hits = np.flatnonzero(self.cases == case)
         if hits.size != 1:
             raise KeyError(f"case {case} not in the data set (has {self.cases.tolist()})")
         i = int(hits[0])
-        out = {
-            "params": self.params[i],
-            "time": self.times,
-            "f1": self.f1[i],
-            "clean": self.clean[i],
-        }
+        values = self.clean[i]
         if sigma is not None:
             j = np.flatnonzero(np.isclose(self.sigmas, sigma))
             if j.size != 1:
                 raise KeyError(f"sigma {sigma} K not stored (has {self.sigmas.tolist()})")
-            out["noisy"] = self.noisy[int(j[0]), i]
-        return out
+            values = self.noisy[int(j[0]), i]
+        return SensorRecord(
+            times=self.times,
+            values=values,
+            names=self.sensor_names,
+            params=dict(zip(("n_rpm", "fz_mm", "ae_mm"), self.params[i], strict=True)),
+            truth=self.f1[i],
+            clean=self.clean[i],
+            meta={"case": int(case), "sigma_K": None if sigma is None else float(sigma)},
+        )
 
     def save(self, path: str | os.PathLike) -> tuple[Path, Path]:
         """Write ``<path>.npz`` and ``<path>.json`` atomically."""
@@ -135,10 +104,9 @@ class IHCPDataset:
             "reconstruction_cases": list(RECONSTRUCTION_CASES),
             **self.meta,
         }
-        fd, tmp = tempfile.mkstemp(dir=npz.parent, suffix=".npz.tmp")
-        with os.fdopen(fd, "wb") as fh:
+        with atomic_path(npz) as tmp:
             np.savez_compressed(
-                fh,
+                tmp,
                 cases=self.cases,
                 params=self.params,
                 times=self.times,
@@ -147,13 +115,7 @@ class IHCPDataset:
                 sigmas=self.sigmas,
                 noisy=self.noisy,
             )
-        os.chmod(tmp, 0o644)  # mkstemp creates 0600; data files are meant to be shared
-        os.replace(tmp, npz)
-        fd, tmp = tempfile.mkstemp(dir=npz.parent, suffix=".json.tmp")
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            json.dump(meta, fh, indent=2, default=float)
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, js)
+        atomic_write_text(js, json.dumps(meta, indent=2, default=float))
         return npz, js
 
 
@@ -289,102 +251,4 @@ def merge_datasets(parts: Sequence[IHCPDataset]) -> IHCPDataset:
         sensor_names=first.sensor_names,
         kind=first.kind,
         meta=first.meta,
-    )
-
-
-def write_measurements_csv(
-    path: str | os.PathLike,
-    *,
-    times: np.ndarray,
-    values: np.ndarray,
-    names: Sequence[str],
-    f1: np.ndarray | None = None,
-    meta: dict | None = None,
-) -> Path:
-    """Write ``time_s,<names...>[,F1]`` with ``# key = value`` header lines, atomically."""
-    path = Path(path)
-    values = np.asarray(values, dtype=float)
-    times = np.asarray(times, dtype=float)
-    if values.shape != (times.size, len(names)):
-        raise ValueError(
-            f"write_measurements_csv: values {values.shape} != ({times.size}, {len(names)})"
-        )
-    buf = io.StringIO()
-    for key, value in (meta or {}).items():
-        buf.write(f"# {key} = {value}\n")
-    writer = csv.writer(buf, lineterminator="\n")
-    writer.writerow(["time_s", *names, *(["F1"] if f1 is not None else [])])
-    cols = [times[:, None], values] + (
-        [np.asarray(f1, dtype=float)[:, None]] if f1 is not None else []
-    )
-    for row in np.hstack(cols):
-        writer.writerow([repr(float(v)) for v in row])
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".csv.tmp")
-    with os.fdopen(fd, "w", encoding="utf-8") as fh:
-        fh.write(buf.getvalue())
-    os.chmod(tmp, 0o644)
-    os.replace(tmp, path)
-    return path
-
-
-@dataclass(frozen=True)
-class Measurements:
-    """A sensor record read from CSV: times (n_t,) s, values (n_t, n_s) °C, names, optional F1
-    truth (n_t,), and the ``# key = value`` metadata."""
-
-    times: np.ndarray
-    values: np.ndarray
-    names: tuple[str, ...]
-    f1: np.ndarray | None
-    meta: dict
-
-
-def read_measurements_csv(path: str | os.PathLike) -> Measurements:
-    """Read a ``time_s,<sensors...>[,F1]`` CSV; errors name the file, row and column."""
-    path = Path(path)
-    try:
-        lines = path.read_text(encoding="utf-8").splitlines()
-    except OSError as err:
-        raise ValueError(f"{path}: cannot be read ({err.strerror})") from err
-    meta: dict[str, str] = {}
-    body = []
-    for line in lines:
-        if line.startswith("#"):
-            key, sep, value = line[1:].partition("=")
-            if sep:
-                meta[key.strip()] = value.strip()
-        elif line.strip():
-            body.append(line)
-    rows = list(csv.reader(body))
-    expected = "a header 'time_s,<sensor names...>[,F1]' and numeric rows"
-    if not rows or rows[0][0].strip() != "time_s" or len(rows[0]) < 2:
-        raise ValueError(f"{path}: first column must be 'time_s'; expected {expected}")
-    header = [h.strip() for h in rows[0]]
-    has_f1 = header[-1] == "F1"
-    names = tuple(header[1:-1] if has_f1 else header[1:])
-    if not names:
-        raise ValueError(f"{path}: no sensor columns; expected {expected}")
-    data = np.empty((len(rows) - 1, len(header)))
-    for r, row in enumerate(rows[1:], start=2):
-        if len(row) != len(header):
-            raise ValueError(f"{path}: row {r} has {len(row)} fields, header has {len(header)}")
-        for col, text in enumerate(row):
-            try:
-                data[r - 2, col] = float(text)
-            except ValueError:
-                raise ValueError(
-                    f"{path}: row {r}, column {header[col]!r}: {text!r} is not a number"
-                ) from None
-            if not math.isfinite(data[r - 2, col]):
-                raise ValueError(f"{path}: row {r}, column {header[col]!r}: NaN/inf not allowed")
-    if data.shape[0] < 2 or np.any(np.diff(data[:, 0]) <= 0):
-        raise ValueError(f"{path}: time_s must be strictly increasing with at least 2 rows")
-    n_s = len(names)
-    return Measurements(
-        times=data[:, 0],
-        values=data[:, 1 : 1 + n_s],
-        names=names,
-        f1=data[:, -1] if has_f1 else None,
-        meta=meta,
     )

@@ -19,6 +19,7 @@ forward model are passed in as callables, so classical and neural inverses use t
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -122,3 +123,31 @@ def leave_one_sensor_out(
         "r2": float(np.mean([out[n]["r2"] for n in names])),
     }
     return out
+
+
+def method_loso(
+    method: Any,
+    record: Any,
+    *,
+    predict: Callable[[np.ndarray], np.ndarray],
+) -> dict[str, dict[str, float]]:
+    """Leave-one-sensor-out of an inverse method on a record (samples at t > 0).
+
+    Each sensor in turn is left out: ``method.estimate(record, sensors=kept)`` estimates the
+    boundary history from the others, ``predict`` (history (n_t,) → all sensors (n_t, n_s))
+    predicts the held-out one, compared with the record's clean history when known (else the
+    measured one). ``method`` follows :class:`thermo.inverse.method.InverseMethod` with
+    ``subsets = True``; ``record`` is a :class:`thermo.inverse.record.SensorRecord`.
+    """
+    if not getattr(method, "subsets", False):
+        raise ValueError(f"{method.name}: cannot estimate from a subset of the sensors")
+    names = list(record.names)
+    rows = record.times > 0.0
+    ref = record.values if record.clean is None else record.clean
+    return leave_one_sensor_out(
+        estimate=lambda _m, kept: method.estimate(record, sensors=[names[i] for i in kept]).values,
+        predict=lambda b: np.asarray(predict(b))[rows],
+        measured=record.values[rows],
+        reference=ref[rows],
+        names=names,
+    )

@@ -36,9 +36,10 @@ response computed on several ranks is saved with its probe arrays only.
 
 from __future__ import annotations
 
+import dataclasses
+import hashlib
 import json
 import os
-import tempfile
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -46,6 +47,7 @@ from typing import Any, Literal
 
 import numpy as np
 
+from thermo.atomic import atomic_path, atomic_write_text
 from thermo.inverse.duhamel import DuhamelOperator, index_of_times, superpose_at
 from thermo.inverse.lowrank import COMPRESS_REL_TOL, CompressedStep, compress_step
 from thermo.inverse.sensitivity import Sensitivity, build_sensitivity
@@ -90,6 +92,13 @@ class LinearResponse:
     field_step: np.ndarray | None = None
     field_base: np.ndarray | None = None
     meta: dict = field(default_factory=dict)
+    #: Cached Duhamel operator of :attr:`step` (built on first use of :meth:`probes`).
+    _operator: DuhamelOperator | None = field(default=None, init=False, repr=False, compare=False)
+    #: Cached low-rank factors of :attr:`field_step` (:meth:`field_compression`), with the
+    #: field response they were computed from.
+    _field_compression: tuple[np.ndarray, CompressedStep] | None = field(
+        default=None, init=False, repr=False, compare=False
+    )
 
     def input_samples(self, history: np.ndarray | History) -> np.ndarray:
         """u_n on :attr:`times` from an absolute history (°C or W/m²), shape (n_t,)."""
@@ -101,9 +110,9 @@ class LinearResponse:
 
     def probes(self, history: np.ndarray | History) -> np.ndarray:
         """Probe temperatures °C for an absolute boundary history, shape (n_t, n_probes)."""
-        op = self.__dict__.get("_operator")
+        op = self._operator
         if op is None or op.step is not self.step:
-            op = self.__dict__["_operator"] = DuhamelOperator(self.step)
+            op = self._operator = DuhamelOperator(self.step)
         y = op(self.input_samples(history))
         return y + (self.T0 if self.base is None else self.base)
 
@@ -147,7 +156,7 @@ class LinearResponse:
         """
         if self.field_step is None:
             raise ValueError("LinearResponse: no field response was recorded (record_fields)")
-        cached = self.__dict__.get("_field_compression")
+        cached = self._field_compression
         if cached is not None and cached[0] is not self.field_step:
             cached = None  # the field response was replaced
         want_tol = None if tol is None else float(tol)
@@ -165,8 +174,13 @@ class LinearResponse:
             rel_tol=COMPRESS_REL_TOL,
             dtype=np.float32 if dtype is None else dtype,
         )
-        self.__dict__["_field_compression"] = (self.field_step, comp)
+        self._field_compression = (self.field_step, comp)
         return comp
+
+    @property
+    def has_field_compression(self) -> bool:
+        """True when low-rank field factors are cached (computed or loaded)."""
+        return self._field_compression is not None and self._field_compression[0] is self.field_step
 
     def sensitivity(
         self,
@@ -213,7 +227,7 @@ class LinearResponse:
             if value is not None and (serial or name == "base"):
                 arrays[name] = value
         compression = None
-        cached = self.__dict__.get("_field_compression")
+        cached = self._field_compression
         if serial and cached is not None and cached[0] is self.field_step:
             comp = cached[1]
             arrays["field_time_factor"] = comp.time_factor
@@ -241,17 +255,9 @@ class LinearResponse:
         }
         if compression is not None:
             meta["field_compression"] = compression
-        npz.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=npz.parent, suffix=".npz.tmp")
-        with os.fdopen(fd, "wb") as fh:
-            np.savez_compressed(fh, **arrays)
-        os.chmod(tmp, 0o644)  # mkstemp creates 0600; data files are meant to be shared
-        os.replace(tmp, npz)
-        fd, tmp = tempfile.mkstemp(dir=npz.parent, suffix=".json.tmp")
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            json.dump(meta, fh, indent=2, default=float)
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, meta_path)
+        with atomic_path(npz) as tmp:
+            np.savez_compressed(tmp, **arrays)
+        atomic_write_text(meta_path, json.dumps(meta, indent=2, default=float))
         return npz, meta_path
 
     @classmethod
@@ -290,8 +296,40 @@ class LinearResponse:
                     tol=float(info["tol"]),
                     max_error=float(info["max_error"]),
                 )
-                resp.__dict__["_field_compression"] = (resp.field_step, comp)
+                resp._field_compression = (resp.field_step, comp)
         return resp
+
+
+def _canonical(obj: Any) -> Any:
+    """A JSON-able, order-independent description of dataclasses, mappings, arrays, numbers."""
+    if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
+        fields = {f.name: _canonical(getattr(obj, f.name)) for f in dataclasses.fields(obj)}
+        return {"__type__": type(obj).__name__, **fields}
+    if isinstance(obj, Mapping):
+        return {str(k): _canonical(v) for k, v in sorted(obj.items(), key=lambda kv: str(kv[0]))}
+    if isinstance(obj, np.ndarray):
+        return [_canonical(v) for v in obj.tolist()]
+    if isinstance(obj, list | tuple):
+        return [_canonical(v) for v in obj]
+    if isinstance(obj, float | np.floating):
+        return repr(float(obj))
+    if isinstance(obj, int | np.integer | bool | str) or obj is None:
+        return obj
+    if isinstance(obj, Path):
+        return str(obj)
+    raise TypeError(f"cache_key: cannot describe a {type(obj).__name__}")
+
+
+def cache_key(**parts: Any) -> str:
+    """A 16-hex-digit key of everything a cached response depends on (problem, geometry, ...).
+
+    Derived from the objects themselves (dataclasses field by field, floats by ``repr``), so a
+    change in any material, boundary condition, time step or mesh parameter gives a new key and
+    nobody writes a key by hand. Use as ``cache_key(problem=..., geometry=..., boundary="F1",
+    kind="temperature", probes=..., format=FORMAT_VERSION)``.
+    """
+    text = json.dumps(_canonical(parts), sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
 
 
 def _is_homogeneous(problem: HeatProblem, unknown: str) -> bool:

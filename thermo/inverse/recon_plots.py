@@ -13,12 +13,12 @@ Files are written to a temporary name and renamed (atomic).
 
 from __future__ import annotations
 
-import os
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import numpy as np
 
+from thermo.atomic import atomic_path
 from thermo.inverse.reconstruction import Reconstruction
 
 
@@ -34,11 +34,10 @@ def _figure(n: int, *, height: float = 3.6):
 
 def _save(plt, fig, path: Path) -> Path:
     path = Path(path)
-    tmp = path.with_name(f".{path.stem}.partial.png")
     fig.tight_layout()
-    fig.savefig(tmp, dpi=110)
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, dpi=110)
     plt.close(fig)
-    os.replace(tmp, path)
     return path
 
 
@@ -52,12 +51,11 @@ def plot_sensor_curves(
     recs: Sequence[Reconstruction],
     *,
     names: Sequence[str],
-    measured_key: str = "measured",
 ) -> Path:
     """Reconstructed vs measured sensor curves with bands, one panel per condition (PNG)."""
     plt, fig, axes = _figure(len(recs))
     for ax, rec in zip(axes, recs, strict=True):
-        measured = rec.inputs[measured_key]
+        measured = rec.record.values
         for i, name in enumerate(names):
             m = rec.metrics["sensors"][name]
             ax.plot(rec.times, measured[:, i], color=f"C{i}", lw=0.5, alpha=0.45)
@@ -90,7 +88,7 @@ def plot_boundary(
     plt, fig, axes = _figure(len(recs), height=4.0)
     others = dict(others or {})
     for i, (ax, rec) in enumerate(zip(axes, recs, strict=True)):
-        truth = rec.inputs.get("f1")
+        truth = rec.record.truth
         if truth is not None:
             ax.plot(rec.times, truth, "k", lw=2.0, label="truth")
         series = [(rec, "C3", 1.4, 0.25)] + [

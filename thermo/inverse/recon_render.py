@@ -15,11 +15,12 @@ written to a temporary name and renamed.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
+
+from thermo.atomic import atomic_path
 
 
 def grid_from_space(space) -> object:
@@ -112,8 +113,9 @@ def render_panel(
             plotter.view_vector(view, viewup=(0.0, 0.0, 1.0))
             plotter.camera.zoom(zoom)
     path = Path(path)
-    tmp = path.with_name(f".{path.stem}.partial.png")
-    plotter.screenshot(str(tmp))
-    plotter.close()
-    os.replace(tmp, path)
+    try:
+        with atomic_path(path) as tmp:
+            plotter.screenshot(str(tmp))
+    finally:
+        plotter.close()
     return path

@@ -12,43 +12,41 @@ Steps of :func:`run_inverse` (used by ``millheat inverse``):
    a saved response can be reused (``response=``) when its time grid and probes match;
 3. the sensitivity for the measured times (rows at t > 0; one unknown per measured time, the
    history linear in between and at the baseline at t = 0) (:mod:`thermo.inverse.sensitivity`);
-4. Tikhonov (order 0/1; λ by discrepancy when σ is given, else GCV or L-curve), Beck's SFSM
-   (r future steps; r by the discrepancy principle when σ is given) or the Kalman/RTS smoother
-   (σ required, samples at every time step; :mod:`thermo.inverse.kalman`);
-5. outputs into one folder, written as ``.<name>.partial-<id>`` and renamed at the end:
+4. any method of the one registry (:mod:`thermo.inverse.registry`): Tikhonov (order 0/1; λ by
+   discrepancy when σ is given, else GCV or L-curve), Beck's SFSM (r by the rule of
+   :mod:`thermo.inverse.classical`), the Kalman/RTS smoother (σ required, samples at every time
+   step), or a registered neural or user method;
+5. outputs into one staged folder (:func:`thermo.atomic.staged_dir`), published when complete:
    ``boundary_estimate.csv`` (``time_s,value``: °C for a temperature, W/m² for a flux),
    ``fitted_probes.csv`` (same layout as the measurements), ``inverse.png``, ``summary.json``
    (method, regularisation parameter, fit metrics, boundary metrics when the CSV has an ``F1``
    truth column), ``response.npz``/``response.json`` and ``report.md``.
 
-Measurement times must lie on the case's time grid (0, dt, …, t_end) for the forward rows to be
-exact; off-grid times are interpolated between steps and the summary says so.
+Measurement times must lie on the case's time grid (0, dt, …, t_end), every step or every k-th
+(:func:`thermo.inverse.record.on_case_grid`): a record at another rate or in ms is an error that
+says so, before any FEM run.
 """
 
 from __future__ import annotations
 
 import json
-import shutil
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 import numpy as np
 
+from thermo.atomic import atomic_write_text, staged_dir
 from thermo.case import Case, CaseError
-from thermo.inverse.dataset import Measurements, write_measurements_csv
 from thermo.inverse.evaluation import boundary_metrics, sensor_fit_metrics
-from thermo.inverse.sfsm import choose_future_steps, sfsm
-from thermo.inverse.tikhonov import tikhonov
-from thermo.outdir import partial_dir, publish_dir
-
-Method = Literal["tikhonov", "sfsm", "kalman"]
+from thermo.inverse.record import SensorRecord, on_case_grid, write_table_csv
+from thermo.inverse.registry import make_method
 
 
 @dataclass(frozen=True)
 class InverseOutcome:
-    """What :func:`run_inverse` found: times (n,) s, estimate (n,), fitted (n, n_s), summary."""
+    """What :func:`run_inverse` found: times (n,) s, estimate (n,), fitted (n_obs, n_s), summary."""
 
     times: np.ndarray
     estimate: np.ndarray
@@ -80,7 +78,7 @@ def _response(case: Case, tagged: Any, names: list[str], points: dict, response:
     )
 
 
-def _plot(path: Path, *, t_est, est, truth, meas: Measurements, t_fit, fitted, unit: str) -> None:
+def _plot(path: Path, *, t_est, est, truth, meas: SensorRecord, t_fit, fitted, unit: str) -> None:
     import matplotlib
 
     matplotlib.use("Agg")
@@ -104,20 +102,31 @@ def _plot(path: Path, *, t_est, est, truth, meas: Measurements, t_fit, fitted, u
 
 def run_inverse(
     case: Case,
-    meas: Measurements,
+    meas: SensorRecord,
     out_dir: str | Path,
     *,
-    method: Method = "tikhonov",
-    order: int = 1,
-    rule: str | None = None,
+    method: str = "tikhonov",
     sigma: float | None = None,
-    future_steps: int | None = None,
     response: Path | None = None,
+    **options: Any,
 ) -> InverseOutcome:
-    """Estimate the unknown boundary history of ``case`` from ``meas`` (module docstring)."""
+    """Estimate the unknown boundary history of ``case`` from ``meas`` (module docstring).
+
+    Args:
+        case: parsed case with one ``unknown-*`` boundary.
+        meas: sensor record; its columns must be probes of the case.
+        out_dir: output folder (staged, published when complete).
+        method: a name of :data:`thermo.inverse.registry.METHODS`.
+        sigma: sensor noise σ K when known.
+        response: a saved linear response to reuse.
+        options: method options (``order``, ``rule``, ``future_steps``, ...); None values are
+            dropped (defaults apply).
+    """
+    from thermo.atomic import check_output_dir
     from thermo.case_run import check_case_against_mesh, load_case_mesh
 
     t_start = time.perf_counter()
+    out_dir = check_output_dir(out_dir)
     if case.unknown_boundary is None:
         raise CaseError(
             case.path,
@@ -126,6 +135,10 @@ def run_inverse(
             'one [boundary.NAME] with type = "unknown-temperature" or "unknown-flux"',
         )
     boundary, kind = case.unknown_boundary
+    ts = case.problem.time
+    meas = on_case_grid(
+        meas, dt=ts.dt, t_end=ts.t_end, where=str(meas.meta.get("source", "record"))
+    )
     tagged = load_case_mesh(case)
     points = check_case_against_mesh(case, tagged)
     names = list(meas.names)
@@ -137,81 +150,54 @@ def run_inverse(
             f"measured columns {unknown} are not probes",
             f"CSV columns among the case's probes {sorted(points)}",
         )
-    t_end = case.problem.time.t_end
-    keep = (meas.times > 0.0) & (meas.times <= t_end + 1e-9)
+    keep = (meas.times > 0.0) & (meas.times <= ts.t_end + 1e-9)
     if keep.sum() < 2:
-        raise ValueError(f"measurements: fewer than 2 samples in (0, {t_end:g}] s of the case")
+        raise ValueError(f"measurements: fewer than 2 samples in (0, {ts.t_end:g}] s of the case")
     obs = meas.times[keep]
     data = meas.values[keep]
     resp = _response(case, tagged, names, points, response)
-    sens = resp.sensitivity(obs_times=obs, param_times=obs, probes=names)
-    info: dict[str, Any] = {
-        "method": method,
-        "unknown_boundary": boundary,
-        "kind": kind,
-        "rows_exact": sens.exact,
-        "n_obs": int(obs.size),
-        "sensors": names,
-    }
-    if method == "tikhonov":
-        chosen = rule or ("discrepancy" if sigma else "gcv")
-        res = tikhonov(sens, data, order=order, rule=chosen, sigma=sigma)
-        theta, fitted = res.theta, res.fitted
-        info.update(order=order, rule=chosen, lam=res.lam, **res.info)
-    elif method == "sfsm":
-        if future_steps is not None:
-            sres = sfsm(sens, data, future_steps=future_steps)
-        elif sigma:
-            sres = choose_future_steps(sens, data, sigma=sigma)
-        else:
-            sres = sfsm(sens, data, future_steps=3)
-        theta, fitted = sres.theta, sres.fitted
-        info.update(future_steps=sres.future_steps)
-    elif method == "kalman":
-        from thermo.inverse.kalman import kalman_smoother
-
-        if not sens.exact or obs.size != resp.times.size - 1:
-            raise ValueError(
-                "measurements: --method kalman needs one sample per time step of the case "
-                f"(t = {resp.times[1]:g}, …, {resp.times[-1]:g} s)"
-            )
-        if not sigma:
-            raise ValueError("--method kalman needs the sensor noise --sigma (K)")
-        cols = [resp.probe_names.index(n) for n in names]
-        kres = kalman_smoother(resp.step[:, cols], data, sigma=sigma, y0=sens.y0)
-        theta = kres.smoothed[1:]
-        fitted = sens.predict(theta)
-        info.update(q=kres.q, era_step_rel_error=kres.realization.step_rel_error)
-    else:
-        raise ValueError(f"method must be 'tikhonov', 'sfsm' or 'kalman', got {method!r}")
+    options = {k: v for k, v in options.items() if v is not None}
+    inverse = make_method(method, response=resp, sigma=sigma, **options)
+    est = inverse.estimate(meas)
+    values_obs = np.interp(obs, est.times, est.values)
     base = resp.T0 if kind == "temperature" else 0.0
     t_est = np.concatenate([[0.0], obs])
-    est = np.concatenate([[base], base + theta])
+    estimate = np.concatenate([[est.values[0] if est.times[0] == 0.0 else base], values_obs])
+    cols = [resp.probe_names.index(n) for n in names]
+    fitted = resp.probes(np.interp(resp.times, t_est, estimate))[:, cols]
+    fitted = np.stack([np.interp(obs, resp.times, fitted[:, j]) for j in range(len(cols))], 1)
+    info: dict[str, Any] = {
+        "method": method,
+        "method_label": inverse.name,
+        "unknown_boundary": boundary,
+        "kind": kind,
+        "n_obs": int(obs.size),
+        "sensors": names,
+        **{k: v for k, v in est.info.items()},
+    }
     unit = "°C" if kind == "temperature" else "W/m²"
     info["sigma_K"] = sigma
     info["fit"] = sensor_fit_metrics(fitted, data, names=names)
     truth = None
-    if meas.f1 is not None:
-        truth = meas.f1
-        info["boundary"] = boundary_metrics(base + theta, meas.f1[keep])
+    if meas.truth is not None:
+        truth = meas.truth
+        info["boundary"] = boundary_metrics(values_obs, meas.truth[keep])
     info["unit"] = unit
     info["wall_s"] = time.perf_counter() - t_start
-    out_dir = Path(out_dir)
-    outcome = InverseOutcome(times=t_est, estimate=est, fitted=fitted, summary=info)
+    outcome = InverseOutcome(times=t_est, estimate=estimate, fitted=fitted, summary=info)
     from mpi4py import MPI
 
     if MPI.COMM_WORLD.rank != 0:  # every rank computed the same numbers; rank 0 writes
         return outcome
-    tmp = partial_dir(out_dir)
-    try:
-        write_measurements_csv(
-            tmp / "boundary_estimate.csv", times=t_est, values=est[:, None], names=["value"]
+    with staged_dir(out_dir) as tmp:
+        write_table_csv(
+            tmp / "boundary_estimate.csv", times=t_est, values=estimate, names=["value"]
         )
-        write_measurements_csv(tmp / "fitted_probes.csv", times=obs, values=fitted, names=names)
+        write_table_csv(tmp / "fitted_probes.csv", times=obs, values=fitted, names=names)
         _plot(
             tmp / "inverse.png",
             t_est=t_est,
-            est=est,
+            est=estimate,
             truth=truth,
             meas=meas,
             t_fit=obs,
@@ -219,28 +205,26 @@ def run_inverse(
             unit=unit,
         )
         resp.save(tmp / "response")
-        (tmp / "summary.json").write_text(json.dumps(info, indent=2, default=float), "utf-8")
-        (tmp / "report.md").write_text(_report(case, info), encoding="utf-8")
-        publish_dir(tmp, out_dir)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
+        atomic_write_text(tmp / "summary.json", json.dumps(info, indent=2, default=float) + "\n")
+        atomic_write_text(tmp / "report.md", _report(case, info))
     return outcome
 
 
 def _report(case: Case, info: dict) -> str:
-    if info["method"] == "tikhonov":
+    if "lam" in info:
         par = f"λ = {info['lam']:.4g} ({info['rule']}, order {info['order']})"
-    elif info["method"] == "sfsm":
-        par = f"r = {info['future_steps']} future steps"
-    else:
+    elif "future_steps" in info:
+        par = f"r = {info['future_steps']} future steps ({info.get('future_steps_rule', '')})"
+    elif "q" in info:
         par = f"random-walk variance q = {info['q']:.4g} (maximum likelihood)"
+    else:
+        par = "no regularisation parameter reported"
     lines = [
         f"# Inverse estimate of boundary `{info['unknown_boundary']}` ({info['kind']})",
         "",
         f"Case: `{case.path}`. Method: **{info['method']}**, {par}.",
-        f"Sensors: {', '.join(info['sensors'])}; {info['n_obs']} samples per sensor; forward "
-        f"rows {'exact (on the step grid)' if info['rows_exact'] else 'interpolated'}.",
+        f"Sensors: {', '.join(info['sensors'])}; {info['n_obs']} samples per sensor on the "
+        "case's time grid.",
         "",
         f"Sensor fit RMSE {info['fit']['all']['rmse']:.3g} K, R² {info['fit']['all']['r2']:.4f}.",
     ]

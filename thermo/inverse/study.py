@@ -11,7 +11,9 @@ held-out sensor. Methods:
 * ``tikhonov1-gcv``, ``tikhonov1-lcurve``: order 1 with σ treated as unknown;
 * ``sfsm``: Beck's SFSM, r by the discrepancy principle (r = 1 at σ = 0);
 * ``kalman-rts``: Kalman filter + RTS smoother on an ERA realisation, q by maximum likelihood
-  (σ floored at :data:`SIGMA_FLOOR_K` for noise-free data).
+  (σ floored at :data:`thermo.inverse.classical.SIGMA_FLOOR_K` for noise-free data).
+
+Each label is a method of the one registry (:mod:`thermo.inverse.registry`) with its options.
 
 Paper 000 §4.1 uses σ = 0, 5, 10 K; the paper's own numbers are for its neural models and are
 not comparable one-to-one (different F1 histories and sensors), so none are hard-coded here.
@@ -19,66 +21,25 @@ not comparable one-to-one (different F1 histories and sensors), so none are hard
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 import numpy as np
 
-from thermo.inverse.evaluation import boundary_metrics, leave_one_sensor_out, sensor_fit_metrics
-from thermo.inverse.sensitivity import Sensitivity
-from thermo.inverse.sfsm import choose_future_steps, sfsm
-from thermo.inverse.tikhonov import tikhonov
+from thermo.inverse.evaluation import boundary_metrics, method_loso, sensor_fit_metrics
+from thermo.inverse.registry import make_method
 
 if TYPE_CHECKING:
     from thermo.inverse.dataset import IHCPDataset
     from thermo.inverse.linear_response import LinearResponse
 
-#: (sensitivity, data (n_obs, n_p), step response (n_t, n_p) of the same probes, σ K)
-#: → (boundary parameters θ (n_par,), diagnostics)
-Estimator = Callable[[Sensitivity, np.ndarray, np.ndarray, float], tuple[np.ndarray, dict]]
-
-#: σ used by the Kalman smoother on noise-free data (it needs a positive measurement variance).
-SIGMA_FLOOR_K = 0.01
-
-
-def _tik(order: int, rule: str | None) -> Estimator:
-    def run(
-        sens: Sensitivity, data: np.ndarray, step: np.ndarray, sigma: float
-    ) -> tuple[np.ndarray, dict]:
-        chosen = rule or ("discrepancy" if sigma > 0 else "gcv")
-        res = tikhonov(sens, data, order=order, rule=chosen, sigma=sigma if sigma > 0 else None)
-        return res.theta, {"lam": res.lam, "rule": chosen}
-
-    return run
-
-
-def _sfsm(
-    sens: Sensitivity, data: np.ndarray, step: np.ndarray, sigma: float
-) -> tuple[np.ndarray, dict]:
-    res = (
-        choose_future_steps(sens, data, sigma=sigma)
-        if sigma > 0
-        else sfsm(sens, data, future_steps=1)
-    )
-    return res.theta, {"future_steps": res.future_steps}
-
-
-def _kalman(
-    sens: Sensitivity, data: np.ndarray, step: np.ndarray, sigma: float
-) -> tuple[np.ndarray, dict]:
-    from thermo.inverse.kalman import kalman_smoother
-
-    res = kalman_smoother(step, data, sigma=max(sigma, SIGMA_FLOOR_K), y0=sens.y0)
-    return res.smoothed[1:], {"q": res.q}
-
-
-METHODS: dict[str, Estimator] = {
-    "tikhonov0": _tik(0, None),
-    "tikhonov1": _tik(1, None),
-    "tikhonov1-gcv": _tik(1, "gcv"),
-    "tikhonov1-lcurve": _tik(1, "lcurve"),
-    "sfsm": _sfsm,
-    "kalman-rts": _kalman,
+#: Study label → (registered method, options). Every entry is a method of the one registry.
+METHODS: dict[str, tuple[str, dict]] = {
+    "tikhonov0": ("tikhonov", {"order": 0}),
+    "tikhonov1": ("tikhonov", {"order": 1}),
+    "tikhonov1-gcv": ("tikhonov", {"order": 1, "rule": "gcv"}),
+    "tikhonov1-lcurve": ("tikhonov", {"order": 1, "rule": "lcurve"}),
+    "sfsm": ("sfsm", {}),
+    "kalman-rts": ("kalman", {}),
 }
 
 
@@ -89,7 +50,7 @@ def classical_study(
 
     Args:
         response: :class:`thermo.inverse.linear_response.LinearResponse` the data set was built
-        with.
+            with.
         dataset: :class:`thermo.inverse.dataset.IHCPDataset`; its times must equal the response's.
         case: case number (paper 000's test case is 24).
         loso: also run leave-one-sensor-out (4 extra inversions per method and σ).
@@ -103,30 +64,27 @@ def classical_study(
     ):
         raise ValueError("classical_study: data set and response have different time grids")
     names = list(dataset.sensor_names)
-    sens = response.sensitivity(probes=names)
-    step = response.step[:, [response.probe_names.index(n) for n in names]]
-    base = response.T0 if response.kind == "temperature" else 0.0
+    cols = [response.probe_names.index(n) for n in names]
+
+    def predict(history: np.ndarray) -> np.ndarray:
+        return response.probes(history)[:, cols]
+
     out: dict = {"estimates": {}}
-    for name, method in METHODS.items():
-        out[name], out["estimates"][name] = {}, {}
+    for label, (name, options) in METHODS.items():
+        out[label], out["estimates"][label] = {}, {}
         for sigma in dataset.sigmas:
-            one = dataset.case(case, sigma=float(sigma))
-            data, truth = one["noisy"][1:], one["f1"][1:]
-            theta, info = method(sens, data, step, float(sigma))
-            row = {"boundary": boundary_metrics(base + theta, truth),
-                   "fit_rmse": sensor_fit_metrics(sens.predict(theta), data)["all"]["rmse"],
-                   **info}  # fmt: skip
+            record = dataset.case(case, sigma=float(sigma))
+            method = make_method(name, response=response, sigma=float(sigma), **options)
+            est = method.estimate(record)
+            row = {
+                "boundary": boundary_metrics(est.values[1:], record.truth[1:]),
+                "fit_rmse": sensor_fit_metrics(predict(est.values)[1:], record.values[1:])["all"][
+                    "rmse"
+                ],
+                **{k: v for k, v in est.info.items() if k in ("lam", "rule", "future_steps", "q")},
+            }
             if loso:
-                lo = leave_one_sensor_out(
-                    estimate=lambda m, kept, f=method, s=float(sigma): f(
-                        sens.select_probes(kept), m, step[:, kept], s
-                    )[0],
-                    predict=sens.predict,
-                    measured=data,
-                    reference=one["clean"][1:],
-                    names=names,
-                )
-                row["loso_rmse"] = lo["mean"]["rmse"]
-            out[name][f"{float(sigma):g}"] = row
-            out["estimates"][name][f"{float(sigma):g}"] = (base + theta).tolist()
+                row["loso_rmse"] = method_loso(method, record, predict=predict)["mean"]["rmse"]
+            out[label][f"{float(sigma):g}"] = row
+            out["estimates"][label][f"{float(sigma):g}"] = est.values[1:].tolist()
     return out

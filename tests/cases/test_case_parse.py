@@ -64,7 +64,7 @@ def test_issue_example_parses(tmp_path: Path) -> None:
         220.0,
     )
     assert isinstance(p.boundaries["F1"], TemperatureBC)
-    assert p.boundaries["F1"].value(3.7) == 500.0
+    assert p.boundaries["F1"].value(3.7) == pytest.approx(500.0, rel=1e-12)
     assert p.boundaries["F3"] == ConvectionBC(h=25.0, T_inf=20.0)
     assert p.contact["F2"].h_c == 1.0e4
     assert (p.time.dt, p.time.t_end, p.time.T0, p.time.scheme) == (

@@ -74,7 +74,9 @@ def test_simulate_bar_writes_outputs_and_reaches_known_steady_state(tmp_path: Pa
     assert summary["probes"]["S1"]["max_C"] == pytest.approx(500.0, abs=1e-6)
     rho_c_v = 14900.0 * 220.0 * 0.02 * 0.004 * 0.004
     assert summary["energy"]["stored_J"] == pytest.approx(rho_c_v * 480.0, rel=1e-8)
-    assert summary["energy"]["heat_in_J"] == pytest.approx(rho_c_v * 480.0, rel=1e-8)
+    # the Dirichlet heat input comes from the reaction of the GAMG solution (rtol 1e-10): measured
+    # 1e-9 relative off; the bound leaves 100x margin for another machine's iteration count
+    assert summary["energy"]["heat_in_J"] == pytest.approx(rho_c_v * 480.0, rel=1e-7)
     report = (out / "report.md").read_text(encoding="utf-8")
     for link in ("(probes.csv)", "(T.xdmf)", "(summary.json)", "(T_400s.png)"):
         assert link in report

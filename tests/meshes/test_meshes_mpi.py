@@ -1,6 +1,7 @@
 """Two MPI ranks build, save and load the same tool mesh as one rank (global counts, measures)."""
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -25,13 +26,15 @@ def _run(tmp_path: Path, ranks: int) -> dict:
 @pytest.mark.mpi
 def test_two_ranks_build_and_load_same_mesh(tmp_path):
     if not MPIRUN.exists():
+        if os.environ.get("CI"):  # the mpich wheel brings mpirun: in CI its absence is a failure
+            pytest.fail(f"CI is set but there is no mpirun beside {sys.executable}")
         pytest.skip(f"no mpirun beside {sys.executable}")
     serial, parallel = _run(tmp_path, 1), _run(tmp_path, 2)
     for key in ("built", "loaded"):
         assert parallel[key]["cells"] == serial[key]["cells"]
         assert parallel[key]["nodes"] == serial[key]["nodes"]
         for name in ("insert", "shank", "bolt", "F1"):
-            assert parallel[key][name] == pytest.approx(serial[key][name], rel=1e-12)
-    assert parallel["built"] == pytest.approx(parallel["loaded"], rel=1e-12)
+            assert parallel[key][name] == pytest.approx(serial[key][name], rel=1e-10)
+    assert parallel["built"] == pytest.approx(parallel["loaded"], rel=1e-10)
     assert len(parallel["errors"]) == 2
     assert all("missing physical facet groups ['F7']" in e for e in parallel["errors"])

@@ -7,6 +7,7 @@ the probe temperatures of the metre mesh (MUMPS, a direct solver: equal to far b
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import numpy as np
@@ -267,3 +268,25 @@ def test_unknown_boundary_seen_by_one_probe_passes(tmp_path: Path) -> None:
     case = parse_case(_inverse_case(tmp_path, probes))
     points = check_case_against_mesh(case, load_case_mesh(case))
     assert sorted(points) == ["P", "Q"]
+
+
+@pytest.mark.mpi
+def test_probe_connectivity_check_on_two_ranks(tmp_path: Path) -> None:
+    import os
+    import subprocess
+    import sys
+
+    mpirun = Path(sys.executable).with_name("mpirun")
+    if not mpirun.exists():
+        if os.environ.get("CI"):
+            pytest.fail(f"CI is set but there is no mpirun beside {sys.executable}")
+        pytest.skip(f"no mpirun beside {sys.executable}")
+    script = Path(__file__).with_name("mpi_case_checks.py")
+    out = tmp_path / "ranks.json"
+    cmd = [str(mpirun), "-n", "2", sys.executable, str(script), str(tmp_path), str(out)]
+    done = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-3000:]
+    ranks = json.loads(out.read_text(encoding="utf-8"))
+    assert len(ranks) == 2 and ranks[0] == ranks[1]
+    assert ranks[0]["both"] == ["P", "Q"]
+    assert "no probe sees the unknown-temperature boundary hot" in ranks[0]["island"]

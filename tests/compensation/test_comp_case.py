@@ -11,7 +11,7 @@ def test_case_script_tiny_run(tmp_path):
 
     out = tmp_path / "tc"
     argv = ["--out", str(out), "--quick", "--screen", "paper", "--repeats", "2", "--epochs", "1",
-            "--sampling", "600"]  # fmt: skip
+            "--sampling", "1800", "--fresh", "1"]  # fmt: skip
     assert main(argv) == 0
     m = json.loads((out / "metrics.json").read_text())
     assert m["pretrained_params"] == 415
@@ -20,8 +20,16 @@ def test_case_script_tiny_run(tmp_path):
     for row in m["anova"].values():
         assert {"sum_sq", "df", "F", "p"} <= set(row)
     assert m["anova"]["Residual"]["df"] == m["factorial_trainings"] - 4 * 8 * 9
+    assert m["score_conditions"] == ["H9", "H11", "H14", "H16"] and m["fresh_conditions"] == ["F1"]
+    assert m["factor_A_levels"]["A2"] == "II:lstm"  # the paper's Table 2 order
     transfer = [r for r in m["recommended"] if r["A"] != "-"]
     assert transfer and all(r["B"].startswith("B") and r["C"].startswith("C") for r in transfer)
-    assert all(r["mean_rmse_um"] > 0 and r["training_seconds"] > 0 for r in transfer)
-    for name in ("report.md", "fig10_main_effects.png", "table7_anova.csv", "data_aged.csv"):
+    assert all(r["rmse_test_um"] > 0 and r["rmse_fresh_um"] > 0 for r in transfer)
+    sources = {r["source"] for r in m["recommended"]}
+    assert {"no compensation", "direct test of pretrained model", "ridge regression on C9",
+            "retrain from scratch on C9"} <= sources  # fmt: skip
+    assert m["paper_table5_eq5_um"] == pytest.approx(2.30, abs=0.005)
+    assert m["paper_table5_plain_mean_um"] == pytest.approx(1.82, abs=0.005)
+    for name in ("report.md", "fig10_main_effects.png", "table7_anova_steps.csv", "data_aged.csv",
+                 "table10_baselines.csv", "selected_inputs.csv"):  # fmt: skip
         assert (out / name).is_file()

@@ -29,10 +29,22 @@ def test_network_reaches_analytic_steady_state():
     np.testing.assert_allclose(temps[-1], expected, atol=1e-6)
 
 
+@pytest.mark.parametrize("machine", ["lumped", "dynamic"])
 @pytest.mark.parametrize("state", ["delivery", "aged"])
-def test_calibration_targets(state):
-    cool, spindle, dz = calibration_rises(calibrate(state))
+def test_calibration_targets(state, machine):
+    cool, spindle, dz = calibration_rises(calibrate(state, machine))
     assert np.allclose((cool, spindle, dz), TARGETS[state], atol=1e-3)
+
+
+def test_fresh_conditions_are_new_programmes():
+    from thermo.machine.conditions import fresh_conditions
+
+    t = np.arange(0.0, 6 * 3600.0, 5.0)
+    h20 = conditions("aged")["H20"].inputs(t)[0]
+    fresh = fresh_conditions(2)
+    assert list(fresh) == ["F1", "F2"]
+    f1 = fresh["F1"].inputs(t)[0]
+    assert f1.max() > 0 and np.mean(f1 != h20) > 0.3  # another 69-speed programme
 
 
 def test_h7_h10_record_matches_paper_ranges():

@@ -65,6 +65,7 @@ from thermo.machine.conditions import (
     REFERENCE_SPEED_RPM,
     OperatingCondition,
     conditions,
+    fresh_conditions,
 )
 
 NODES: tuple[str, ...] = ("S", "Cool", "CF", "CR", "B", "T")
@@ -130,25 +131,34 @@ class MachineParameters:
     noise_temp_c: float = 0.1
     noise_dz_um: float = 1.5
     extra: dict[str, float] = field(default_factory=dict)
+    nodes: tuple[str, ...] = NODES
+    heat_node: str = "S"
+    drift_nodes: tuple[str, str, str, str] = ("S", "B", "CF", "CR")
+
+    @property
+    def index(self) -> dict[str, int]:
+        """Node name -> position in the state vector."""
+        return {n: i for i, n in enumerate(self.nodes)}
 
     def matrices(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-        """``(C (6,), L (6,6), g_a (6,), P (6,2))`` of :math:`C\\dot T=-LT+g_aT_a+Pq`."""
-        n = len(NODES)
-        cap = np.array([self.capacity[k] for k in NODES], dtype=float)
+        """``(C (n,), L (n,n), g_a (n,), P (n,2))`` of :math:`C\\dot T=-LT+g_aT_a+Pq`."""
+        n = len(self.nodes)
+        idx = self.index
+        cap = np.array([self.capacity[k] for k in self.nodes], dtype=float)
         lap = np.zeros((n, n))
         for (a, b), g in self.links.items():
-            i, j = _IDX[a], _IDX[b]
+            i, j = idx[a], idx[b]
             lap[i, i] += g
             lap[j, j] += g
             lap[i, j] -= g
             lap[j, i] -= g
-        g_a = np.array([self.to_ambient.get(k, 0.0) for k in NODES], dtype=float)
+        g_a = np.array([self.to_ambient.get(k, 0.0) for k in self.nodes], dtype=float)
         lap += np.diag(g_a)
         p = np.zeros((n, 2))
-        p[_IDX["S"], 0] = 1.0 - self.phi
-        p[_IDX["Cool"], 0] = self.phi
+        p[idx[self.heat_node], 0] = 1.0 - self.phi
+        p[idx["Cool"], 0] = self.phi
         for k, w in self.servo_heat.items():
-            p[_IDX[k], 1] = w
+            p[idx[k], 1] = w
         return cap, lap, g_a, p
 
 
@@ -177,20 +187,48 @@ def _base_parameters(state: str) -> MachineParameters:
     raise ValueError(f"machine state must be 'delivery' or 'aged', not {state!r}")
 
 
+MACHINES: tuple[str, ...] = ("lumped", "dynamic")
+DYNAMIC_NODES: tuple[str, ...] = (*NODES, "Sb", "Bc", "Air")
+
+
+def _dynamic_parameters(state: str) -> MachineParameters:
+    """The machine that needs a dynamic model (see the module doc, "Dynamic machine")."""
+    capacity = {"S": 7.0e4, "Cool": 3.0e4, "CF": 2.3e5, "CR": 2.3e5, "B": 3.0e5, "T": 1.8e5,
+                "Sb": 2.5e4, "Bc": 1.6e6, "Air": 3.0e5}  # fmt: skip
+    links = {
+        ("Sb", "S"): 5.0, ("Sb", "Cool"): 10.0, ("S", "Cool"): 15.0, ("S", "CF"): 25.0,
+        ("CF", "CR"): 10.0, ("CF", "B"): 6.0, ("CR", "B"): 6.0, ("B", "T"): 5.0,
+        ("B", "Bc"): 60.0, ("S", "Air"): 8.0, ("CF", "Air"): 12.0, ("CR", "Air"): 12.0,
+        ("B", "Air"): 20.0, ("T", "Air"): 8.0,
+    }  # fmt: skip
+    to_ambient = {"Cool": 200.0, "Air": 150.0, "Bc": 20.0}
+    servo = {"CR": 5.0, "B": 20.0}
+    common = {"nodes": DYNAMIC_NODES, "heat_node": "Sb", "drift_nodes": ("Sb", "Bc", "CF", "CR")}
+    if state == "delivery":
+        return MachineParameters(capacity, links, to_ambient, 300.0, 0.9, servo, **common)
+    if state == "aged":
+        links = {**links, ("CF", "CR"): 6.0}
+        to_ambient = {**to_ambient, "Cool": 150.0}
+        return MachineParameters(
+            capacity, links, to_ambient, 450.0, 0.75, servo, gains=(3.45, 9.0, 1.15), **common
+        )
+    raise ValueError(f"machine state must be 'delivery' or 'aged', not {state!r}")
+
+
 def steady_state(params: MachineParameters, *, ambient_c: float, q: np.ndarray) -> np.ndarray:
-    """Node temperatures (°C, shape (6,)) for constant ambient and heat input ``q = (Q_s, e)``."""
+    """Node temperatures (°C, shape (n,)) for constant ambient and heat input ``q = (Q_s, e)``."""
     _, lap, g_a, p = params.matrices()
     return np.linalg.solve(lap, g_a * ambient_c + p @ np.asarray(q, dtype=float))
 
 
 def drift_um(params: MachineParameters, rise: np.ndarray) -> np.ndarray:
-    """Z drift (µm) from node rises ``rise`` of shape (..., 6) (°C above the cold start)."""
+    """Z drift (µm) from node rises ``rise`` of shape (..., n) (°C above the cold start):
+    spindle, base, column-front and column-rear nodes of ``params.drift_nodes``."""
     a_s, a_c, a_u = params.gains
     r = np.asarray(rise)
+    s, b, f, k = (params.index[n] for n in params.drift_nodes)
     return params.kappa * (
-        a_s * (r[..., _IDX["S"]] - r[..., _IDX["B"]])
-        + a_c * (r[..., _IDX["CF"]] - r[..., _IDX["CR"]])
-        + a_u * r[..., _IDX["B"]]
+        a_s * (r[..., s] - r[..., b]) + a_c * (r[..., f] - r[..., k]) + a_u * r[..., b]
     )
 
 
@@ -202,18 +240,22 @@ def calibration_rises(params: MachineParameters) -> tuple[float, float, float]:
     rise = temps - temps[0]
     window = (t >= 5.5 * 3600.0) & (t <= 6.0 * 3600.0)
     mean = rise[window].mean(axis=0)
-    return float(mean[_IDX["Cool"]]), float(mean[_IDX["S"]]), float(drift_um(params, mean))
+    idx = params.index
+    return float(mean[idx["Cool"]]), float(mean[idx["S"]]), float(drift_um(params, mean))
 
 
-@lru_cache(maxsize=4)
-def calibrate(state: str) -> MachineParameters:
-    """Parameters of ``state`` ("delivery"/"aged") fitted to :data:`TARGETS`.
+@lru_cache(maxsize=8)
+def calibrate(state: str, machine: str = "lumped") -> MachineParameters:
+    """Parameters of ``state`` ("delivery"/"aged") of ``machine`` ("lumped"/"dynamic") fitted
+    to :data:`TARGETS`.
 
     Solves for spindle losses :math:`Q_\\mathrm{ref}` (log), the coolant-jacket share φ (logit)
     and the structural factor κ (log) with ``least_squares``: 3 equations, 3 unknowns; the chiller
     conductance is fixed per state (200 W/K delivery, 150 W/K aged).
     """
-    base = _base_parameters(state)
+    if machine not in MACHINES:
+        raise ValueError(f"machine must be one of {MACHINES}, not {machine!r}")
+    base = _base_parameters(state) if machine == "lumped" else _dynamic_parameters(state)
     target = np.array(TARGETS[state])
 
     def make(z: np.ndarray) -> MachineParameters:
@@ -224,7 +266,9 @@ def calibrate(state: str) -> MachineParameters:
     sol = least_squares(lambda z: np.array(calibration_rises(make(z))) - target, z0, xtol=1e-12)
     params = make(sol.x)
     if not np.allclose(calibration_rises(params), target, rtol=1e-3, atol=1e-3):
-        raise RuntimeError(f"calibrate({state!r}): targets {target} not reached: {sol.message}")
+        raise RuntimeError(
+            f"calibrate({state!r}, {machine!r}): targets {target} not reached: {sol.message}"
+        )
     return params
 
 
@@ -259,7 +303,7 @@ def simulate_nodes(
     u = np.column_stack([amb, q_s, servo])
     ad, bd = _zoh(params, step_s)
     _, amb0, _ = condition.inputs(np.zeros(1))
-    temps = np.empty((k + 1, len(NODES)))
+    temps = np.empty((k + 1, len(params.nodes)))
     temps[0] = steady_state(params, ambient_c=float(amb0[0]), q=np.zeros(2))
     forced = u @ bd.T
     for i in range(k):
@@ -291,7 +335,7 @@ def simulate(
     sel = slice(None, None, int(round(ratio)))
     t, temps, amb = t[sel], temps[sel], amb[sel]
     rng = np.random.default_rng(seed)
-    values = {"A": amb, **{n: temps[:, i] for n, i in _IDX.items()}}
+    values = {"A": amb, **{n: temps[:, i] for n, i in params.index.items()}}
     out = {"time_s": t}
     for name, mix in POINTS.items():
         v = sum(w * values[k] for k, w in mix.items())
@@ -309,10 +353,14 @@ def simulate_state(
     seed: int = 0,
     program_seed: int = 0,
     noise: bool = True,
+    fresh: int = 0,
+    machine: str = "lumped",
 ) -> dict[str, pd.DataFrame]:
-    """All conditions of ``state`` (H1'–H16' or H1–H20) -> record, seeds derived per condition."""
-    params = calibrate(state)
+    """All conditions of ``state`` (H1'–H16' or H1–H20, then ``fresh`` conditions F1..Fn of
+    :func:`~thermo.machine.conditions.fresh_conditions`) -> record, seeds derived per condition."""
+    params = calibrate(state, machine)
     conds = conditions(state, program_seed=program_seed)
+    conds.update(fresh_conditions(fresh, program_seed=program_seed))
     return {
         name: simulate(
             params,

@@ -22,6 +22,9 @@ condition lists. Where the paper is vague we choose, and say so here:
 * Verification (H15', H19): a cycle of six speeds, each 5 min on / 1 min off; test (H16', H20):
   a cycle of 69 speeds, each 10 s on / 5 s off. The speed programmes are drawn once from a
   seeded generator (``program_seed``) between 2 000 and 12 000 r/min.
+* *Fresh* conditions F1, F2, ... (ours, not the paper's; :func:`fresh_conditions`): the test
+  programme (odd k) and the verification programme (even k) redrawn from other programme seeds,
+  for a final score on conditions that no choice of the study has seen.
 * The 2024 characteristic conditions H1–H7 isolate the factors (e-stop release, ambient rise,
   spindle run) and their combinations as listed in §2.1.2; "spindle operation" alone (H4) is
   modelled as spindle heat without servo heat.
@@ -198,4 +201,18 @@ def conditions(state: str, *, program_seed: int = 0) -> dict[str, OperatingCondi
         out[name] = OperatingCondition(
             name, base.kind, base.description, base.speed, base.ambient, base.servo
         )
+    return out
+
+
+def fresh_conditions(n: int, *, program_seed: int = 0) -> dict[str, OperatingCondition]:
+    """``n`` fresh conditions F1..Fn: test-type (odd) and verification-type (even) programmes
+    drawn from programme seeds other than ``program_seed`` (the one of H15'/H16'/H19/H20)."""
+    out = {}
+    for k in range(1, n + 1):
+        label = "test" if k % 2 else "verification"
+        base = _common(program_seed + 7919 * k)[label]
+        out[f"F{k}"] = OperatingCondition(
+            f"F{k}", "test", f"fresh {base.description} (programme seed {program_seed + 7919 * k})",
+            base.speed, base.ambient, base.servo,
+        )  # fmt: skip
     return out

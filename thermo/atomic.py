@@ -129,7 +129,7 @@ def _clean_stale(out: Path) -> None:
         if kind not in ("partial", "old") or not pid.isdigit() or _pid_alive(int(pid)):
             continue
         if kind == "old" and not out.exists():
-            os.replace(sibling, out)  # killed between the two renames of a publish
+            _publish(sibling, out)  # killed between the two renames of a publish: restore
         else:
             shutil.rmtree(sibling, ignore_errors=True)
 

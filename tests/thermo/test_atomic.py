@@ -100,3 +100,18 @@ def test_sigkill_mid_run_leaves_previous_result_and_no_partial_file(tmp_path: Pa
         (stage / "result.txt").write_text("next")
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(f".{out.name}.")]
     assert (out / "result.txt").read_text() == "next"
+
+
+def test_a_result_moved_aside_by_a_killed_publish_is_restored(tmp_path: Path) -> None:
+    """Killed between the two renames of a publish: the old result sits under ``.run.old-*``
+    and no ``run`` exists; the next staged run puts it back before it starts (and replaces it
+    only when it succeeds)."""
+    dead_pid = 2**22 + 12345  # above Linux's default pid_max, never a live process
+    aside = tmp_path / f".run.old-{dead_pid}-deadbeef"
+    aside.mkdir()
+    (aside / "result.txt").write_text("previous")
+    with pytest.raises(RuntimeError), staged_dir(tmp_path / "run"):
+        assert (tmp_path / "run" / "result.txt").read_text() == "previous"
+        raise RuntimeError("this run fails")
+    assert (tmp_path / "run" / "result.txt").read_text() == "previous"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["run"]

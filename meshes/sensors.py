@@ -61,9 +61,7 @@ def read_sensors(path: str | os.PathLike) -> dict[str, np.ndarray]:
     try:
         doc = json.loads(path.read_text(encoding="utf-8"), object_pairs_hook=_unique_keys)
     except _DuplicateKey as err:
-        raise ValueError(
-            f"{path}: {err.args[0]} is given twice; expected each sensor name once"
-        ) from err
+        raise ValueError(f"{path}: {err.args[0]} is given twice (each sensor name once)") from err
     except (OSError, json.JSONDecodeError) as err:
         raise ValueError(f"{path}: cannot read sensors JSON ({err})") from err
     if not isinstance(doc, dict) or not isinstance(doc.get("sensors"), dict):

@@ -107,7 +107,8 @@ def load_case_mesh(case: Case, *, comm: MPI.Comm = MPI.COMM_WORLD) -> TaggedMesh
     except (KeyError, ValueError, TypeError, OSError) as err:
         key = "mesh.file" if spec.file is not None else "mesh.params"
         form = (
-            "a readable .msh with named physical groups and linear tetrahedra"
+            "a readable .msh with named physical groups and linear tetrahedra (and a valid "
+            "<stem>.sensors.json beside it, if any)"
             if spec.file is not None
             else f"parameters of the {spec.builtin!r} builtin (SI units)"
         )

@@ -174,7 +174,7 @@ def test_duplicate_probe_names_are_refused(tmp_path: Path, capsys: pytest.Captur
         tmp_path, CASE.format(mesh_extra="", materials_extra="").split("[probes]")[0]
     )
     err = _fails(["simulate", str(case), "--out", str(tmp_path / "out")], capsys)
-    assert "block.sensors.json: sensors.P is given twice; expected each sensor name once" in err
+    assert "block.sensors.json: sensors.P is given twice (each sensor name once)" in err
     # a name that would clash with the time column of probes.csv
     case = _write_case(
         tmp_path, CASE.format(mesh_extra="", materials_extra="").replace("far =", "time_s =")

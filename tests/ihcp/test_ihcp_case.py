@@ -45,8 +45,15 @@ def test_missing_dataset_fails_cleanly(tmp_path):
     assert list(tmp_path.iterdir()) == []  # no half-written output folder left behind
 
 
-def test_bad_options_exit_code(tmp_path):
-    assert main(["--window", "1", "--out", str(tmp_path / "o")]) == 2
+def test_bad_options_exit_code(tmp_path, capsys):
+    from cases.exits import run_main
+
+    assert (
+        run_main(main, "cases.ihcp_surrogates", ["--window", "1", "--out", str(tmp_path / "o")])
+        == 2
+    )
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("cases.ihcp_surrogates: error: ") and "\n" not in err
     assert not (tmp_path / "o").exists()
 
 

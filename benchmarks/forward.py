@@ -13,6 +13,12 @@ count:
 * ``total_s``: set-up + all steps (goal reported for 240 steps),
 * ``speedup``: serial ``total_s`` / parallel ``total_s`` at the same size.
 
+With ``--nonlinear`` every size and rank count also runs the same problem with the
+temperature-dependent library materials (``wc-co-T`` insert, ``42crmo4-T`` shank and bolt:
+Newton per step, :mod:`thermo.nonlinear`, GMRES + GAMG at the same ``rtol``), printed as a row of
+kind ``nonlin`` with its Newton iterations per step, followed by the line
+``nonlinear/linear step cost`` = nonlinear ``step_ms`` / linear ``step_ms`` (goal ≤ 3, issue 15).
+
 Runs with more ranks launch this module under ``mpirun -n R`` (the MPICH ``mpirun`` beside the
 Python executable) in ``--worker`` mode and read back its JSON. Mesh generation (Gmsh, rank 0) is
 not timed. Usage::
@@ -20,6 +26,7 @@ not timed. Usage::
     python -m benchmarks.forward --help
     python -m benchmarks.forward --quick                      # small sizes, 20 steps
     python -m benchmarks.forward --size-factors 0.42 0.33 0.26 --steps 240 --ranks 1 2
+    python -m benchmarks.forward --nonlinear --size-factors 0.40 --steps 60 --ranks 1
 """
 
 from __future__ import annotations
@@ -38,8 +45,11 @@ STEPS_DEFAULT = 240
 DT = 0.05
 
 
-def run_one(*, size_factor: float, steps: int) -> dict:
-    """Mesh the tool at ``size_factor``, solve ``steps`` steps, return the timings (rank 0)."""
+def run_one(*, size_factor: float, steps: int, nonlinear: bool = False) -> dict:
+    """Mesh the tool at ``size_factor``, solve ``steps`` steps, return the timings (rank 0).
+
+    ``nonlinear``: the temperature-dependent library materials instead of the constants.
+    """
     import dolfinx_solver  # noqa: F401
 
     from meshes.tool import ToolGeometry, tool_mesh
@@ -54,9 +64,10 @@ def run_one(*, size_factor: float, steps: int) -> dict:
     from thermo.solver import solve_transient
 
     tagged = tool_mesh(ToolGeometry(size_factor=size_factor))
-    steel = MATERIALS["42crmo4"]
+    suffix = "-t" if nonlinear else ""
+    steel = MATERIALS["42crmo4" + suffix]
     problem = HeatProblem(
-        materials={"insert": MATERIALS["wc-co"], "shank": steel, "bolt": steel},
+        materials={"insert": MATERIALS["wc-co" + suffix], "shank": steel, "bolt": steel},
         boundaries={
             "F1": TemperatureBC(
                 History(times=np.array([0.0, 1.0]), values=np.array([20.0, 600.0]))
@@ -70,12 +81,13 @@ def run_one(*, size_factor: float, steps: int) -> dict:
     timings = dict(result.timings)
     timings["ranks"] = tagged.mesh.comm.size
     timings["size_factor"] = size_factor
+    timings["kind"] = "nonlin" if nonlinear else "linear"
     timings["total_s"] = timings["setup_s"] + timings["pc_setup_s"] + timings["steps_s"]
     timings["sensor_T_end"] = {k: float(v[-1]) for k, v in result.probes.items()}
     return timings
 
 
-def _parallel(*, size_factor: float, steps: int, ranks: int) -> dict:
+def _parallel(*, size_factor: float, steps: int, ranks: int, nonlinear: bool = False) -> dict:
     mpirun = Path(sys.executable).with_name("mpirun")
     if not mpirun.exists():
         raise FileNotFoundError(f"benchmarks.forward: no mpirun beside {sys.executable}")
@@ -94,18 +106,37 @@ def _parallel(*, size_factor: float, steps: int, ranks: int) -> dict:
             str(size_factor),
             "--steps",
             str(steps),
+            *(["--nonlinear"] if nonlinear else []),
         ]
         subprocess.run(cmd, check=True, cwd=Path(__file__).resolve().parents[1])
         return json.loads(out.read_text())
 
 
 def _row(t: dict, speedup: str) -> str:
+    newton = t.get("newton_iterations")
+    its_newton = "-" if newton is None else f"{newton / t['n_steps']:.1f}"
     return (
-        f"{t['size_factor']:>6.3f} {t['n_dofs']:>9d} {t['ranks']:>5d} {t['assembly_s']:>10.2f} "
+        f"{t['kind']:>6} {t['size_factor']:>6.3f} {t['n_dofs']:>9d} {t['ranks']:>5d} "
+        f"{t['assembly_s']:>10.2f} "
         f"{t['pc_setup_s']:>10.2f} {1e3 * t['per_step_s']:>9.2f} {1e3 * t['ksp_per_step_s']:>8.2f} "
         f"{t['per_step_s'] / t['ksp_per_step_s']:>6.2f} {t['total_s']:>8.2f} "
-        f"{t['ksp_iterations'] / t['n_steps']:>6.1f} {speedup:>8}"
+        f"{t['ksp_iterations'] / t['n_steps']:>6.1f} {its_newton:>7} {speedup:>8}"
     )
+
+
+def _measure(sf: float, steps: int, ranks: int, nonlinear: bool, rows: list[dict]) -> dict:
+    """One run (in-process for 1 rank, else under mpirun), printed as a table row."""
+    if ranks == 1:
+        t = run_one(size_factor=sf, steps=steps, nonlinear=nonlinear)
+    else:
+        t = _parallel(size_factor=sf, steps=steps, ranks=ranks, nonlinear=nonlinear)
+    serial = [
+        r for r in rows if r["ranks"] == 1 and r["size_factor"] == sf and r["kind"] == t["kind"]
+    ]
+    speedup = f"{serial[0]['total_s'] / t['total_s']:.2f}" if serial and ranks > 1 else "-"
+    t["speedup"] = None if speedup == "-" else float(speedup)
+    print(_row(t, speedup), flush=True)
+    return t
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -121,6 +152,11 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--steps", type=int, default=STEPS_DEFAULT, help="time steps (dt 0.05 s)")
     parser.add_argument("--ranks", type=int, nargs="+", default=[1, 2], help="MPI rank counts")
     parser.add_argument("--quick", action="store_true", help="size factors 1.0 0.7, 20 steps")
+    parser.add_argument(
+        "--nonlinear",
+        action="store_true",
+        help="also run the temperature-dependent materials; print the nonlinear/linear step cost",
+    )
     parser.add_argument("--out", type=Path, default=None, help="also write timings JSON here")
     parser.add_argument("--worker", type=Path, default=None, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
@@ -131,30 +167,37 @@ def main(argv: list[str] | None = None) -> None:
     if args.worker is not None:
         from mpi4py import MPI
 
-        timings = run_one(size_factor=args.size_factors[0], steps=args.steps)
+        timings = run_one(
+            size_factor=args.size_factors[0], steps=args.steps, nonlinear=args.nonlinear
+        )
         if MPI.COMM_WORLD.rank == 0:
             args.worker.write_text(json.dumps(timings))
         return
     os.environ.setdefault("PYVISTA_OFF_SCREEN", "true")
     header = (
-        f"{'sizef':>6} {'dofs':>9} {'ranks':>5} {'assembly_s':>10} {'pc_setup_s':>10} "
-        f"{'step_ms':>9} {'ksp_ms':>8} {'ratio':>6} {'total_s':>8} {'its':>6} {'speedup':>8}"
+        f"{'kind':>6} {'sizef':>6} {'dofs':>9} {'ranks':>5} {'assembly_s':>10} {'pc_setup_s':>10} "
+        f"{'step_ms':>9} {'ksp_ms':>8} {'ratio':>6} {'total_s':>8} {'its':>6} {'newton':>7} "
+        f"{'speedup':>8}"
     )
     print(f"forward benchmark: {args.steps} steps of {DT} s, BE, CG+GAMG, perfect contact")
     print(header)
     rows = []
+    kinds = [False, True] if args.nonlinear else [False]
     for sf in args.size_factors:
-        serial = None
         for ranks in args.ranks:
-            if ranks == 1:
-                t = run_one(size_factor=sf, steps=args.steps)
-            else:
-                t = _parallel(size_factor=sf, steps=args.steps, ranks=ranks)
-            serial = t if ranks == 1 else serial
-            speedup = f"{serial['total_s'] / t['total_s']:.2f}" if serial and ranks > 1 else "-"
-            t["speedup"] = None if speedup == "-" else float(speedup)
-            rows.append(t)
-            print(_row(t, speedup), flush=True)
+            linear = None
+            for nonlinear in kinds:
+                rows.append(_measure(sf, args.steps, ranks, nonlinear, rows))
+                if not nonlinear:
+                    linear = rows[-1]
+            if args.nonlinear:
+                ratio = rows[-1]["per_step_s"] / linear["per_step_s"]
+                rows[-1]["nonlinear_over_linear_step"] = ratio
+                print(
+                    f"nonlinear/linear step cost at size {sf:g}, {ranks} rank(s): {ratio:.2f} "
+                    "(goal <= 3)",
+                    flush=True,
+                )
     if args.out is not None:
         from thermo.atomic import atomic_write_json
 

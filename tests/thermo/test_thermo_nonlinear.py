@@ -7,8 +7,8 @@ diffusivity :math:`\alpha = k_0/(\rho c_0)`), the transient one into :math:`\par
 \nabla^2 U` (Carslaw & Jaeger 1959 §1.7; Özışık, *Heat Conduction*, §11.2). Back-transform:
 :math:`T = T_0 + (\sqrt{1 + 2\beta U} - 1)/\beta`.
 
-* steady slab between fixed end temperatures: U linear in x (P1 in 1-D is nodally exact here,
-  since ∫k(T_h)T_h' dx over an element is k₀ΔU exactly);
+* steady slab between fixed end temperatures: U linear in x (the group-FE discretisation of
+  :mod:`thermo.nonlinear` is nodally exact here in 1-D: S Φ(T) = 0 makes Φ = k₀U linear);
 * transient: surface U = R t on a semi-infinite solid (compatible with T(x, 0) = T₀),
   :math:`U = 4 R t\,i^2\mathrm{erfc}(x / 2\sqrt{\alpha t})` (Carslaw & Jaeger §2.5), for the L2
   error and its order under mesh refinement;

@@ -53,6 +53,7 @@ import numpy as np
 import pandas as pd
 
 from surrogates.cutting.catalogue import CUTTERS, MATERIALS, OPERATIONS
+from thermo.atomic import atomic_path
 
 #: Path of the shipped table.
 HANDBOOK_CSV = Path(__file__).with_name("handbook.csv")
@@ -242,14 +243,12 @@ _HEADER = """\
 
 
 def write_handbook(path: Path | str = HANDBOOK_CSV, *, seed: int = DEFAULT_SEED) -> Path:
-    """Build the table and write it atomically (temporary file, then rename) to ``path``."""
+    """Build the table and write it atomically (:func:`thermo.atomic.atomic_path`) to ``path``."""
     path = Path(path)
     table = build_handbook(seed=seed)
-    tmp = path.with_name(path.name + ".tmp")
-    with tmp.open("w", encoding="utf-8", newline="") as fh:
+    with atomic_path(path) as tmp, tmp.open("w", encoding="utf-8", newline="") as fh:
         fh.write(_HEADER.format(seed=seed))
         table.to_csv(fh, index=False)
-    tmp.replace(path)
     return path
 
 

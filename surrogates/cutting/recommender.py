@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import json
 import math
-import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -39,6 +38,7 @@ from surrogates.cutting.handbook import (
     split_handbook,
 )
 from surrogates.cutting.inference import DenseStack, chain
+from thermo.atomic import atomic_write_json
 
 #: Shipped weights of the default recommender.
 WEIGHTS_PATH = Path(__file__).with_name("recommender_model.json")
@@ -204,9 +204,7 @@ class CuttingRecommender:
             "metadata": self.metadata,
             "networks": {"vc": self.net_vc.to_dict(), "vf": self.net_vf.to_dict()},
         }
-        tmp = path.with_name(path.name + f".tmp{os.getpid()}")
-        tmp.write_text(json.dumps(payload, indent=1), encoding="utf-8")
-        tmp.replace(path)
+        atomic_write_json(path, payload, indent=1)
         return path
 
     @classmethod
@@ -228,7 +226,7 @@ class CuttingRecommender:
 
 def train_recommender(*, settings: Any = None, split_seed: int = 0) -> CuttingRecommender:
     """Train the default recommender (Table 3 networks) on the shipped handbook's default
-    split; ``settings`` (a ``CuttingTrainSettings``) default to the momentum training of
+    split; ``settings`` (a ``CuttingTrainSettings``) default to
     :data:`~surrogates.cutting.training.DEFAULT_SETTINGS`. Imports JAX.
     """
     from surrogates.cutting.training import DEFAULT_SETTINGS, evaluate_pair, train_pair
@@ -257,7 +255,9 @@ def load_or_train(
     """
     if Path(path).is_file():
         return CuttingRecommender.load(path), False
-    from surrogates.cutting.training import CuttingTrainSettings
+    from dataclasses import replace
 
-    settings = CuttingTrainSettings(epochs=quick_epochs, seed=seed)
+    from surrogates.cutting.training import DEFAULT_SETTINGS
+
+    settings = replace(DEFAULT_SETTINGS, epochs=quick_epochs, patience=None, seed=seed)
     return train_recommender(settings=settings), True

@@ -100,20 +100,31 @@ def search_architectures(
         raise ValueError(f"target must be 'vc' or 'vf', got {target!r}")
     enc = base.encoder
     x_tr, x_va = enc.encode_table(train), enc.encode_table(val)
+    fit_opts = {"optimizer": settings.optimizer_tx(), "loss_fn": settings.loss_fn()}
     rows = []
     for i, hidden in enumerate(tqdm(configs, desc=f"search {target}", disable=not progress)):
         config = settings.train_config(offset=10 + i)
         if target == "vc":
-            net = vc_network(enc.n_features, seed=settings.seed + i, hidden=hidden)
+            net = vc_network(
+                enc.n_features, seed=settings.seed + i, hidden=hidden, skip=settings.skip
+            )
             y_tr, y_va = enc.encode_vc(train["vc"]), enc.encode_vc(val["vc"])
-            result = train_network(net, x_tr, y_tr, x_va, y_va, config=config)
+            result = train_network(net, x_tr, y_tr, x_va, y_va, config=config, **fit_opts)
             pair = replace(base, net_vc=net, result_vc=result)
         else:
-            net = vf_network(enc.n_features + 1, seed=settings.seed + i, hidden=hidden)
+            net = vf_network(
+                enc.n_features + 1, seed=settings.seed + i, hidden=hidden, skip=settings.skip
+            )
             vc_tr, vc_va = enc.encode_vc(train["vc"]), enc.encode_vc(val["vc"])
             y_tr, y_va = enc.encode_vf(train["vf"]), enc.encode_vf(val["vf"])
             result = train_network(
-                net, append_vc(x_tr, vc_tr), y_tr, append_vc(x_va, vc_va), y_va, config=config
+                net,
+                append_vc(x_tr, vc_tr),
+                y_tr,
+                append_vc(x_va, vc_va),
+                y_va,
+                config=config,
+                **fit_opts,
             )
             pair = replace(base, net_vf=net, result_vf=result)
         scores_val, scores_train = evaluate_pair(pair, val), evaluate_pair(pair, train)

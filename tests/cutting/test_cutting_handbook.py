@@ -94,7 +94,7 @@ def test_split_sizes_and_table1_option():
 def test_write_and_load_roundtrip(tmp_path):
     path = write_handbook(tmp_path / "hb.csv", seed=1)
     assert len(load_handbook(path)) == len(build_handbook(seed=1))
-    assert not list(tmp_path.glob("*.tmp"))
+    assert [p.name for p in tmp_path.iterdir()] == ["hb.csv"]  # no temporary file left
 
 
 def test_load_names_file_and_column(tmp_path):

@@ -119,3 +119,18 @@ def test_cli_without_weights_trains_and_says_so(tmp_path, capsys):
     assert main([*argv, "--cutter", "1", "--weights", str(tmp_path / "missing.json")]) == 0
     out = capsys.readouterr().out
     assert "trained a quick model" in out and "Vf =" in out
+
+
+def test_numpy_forward_with_linear_shortcut_matches_flax_and_round_trips():
+    net = vc_network(5, seed=3, skip=True)
+    net.skip.kernel[...] = jnp.linspace(-1.0, 1.0, 5).reshape(5, 1)
+    x = np.random.default_rng(0).normal(size=(7, 5))
+    stack = DenseStack.from_module(net)
+    np.testing.assert_allclose(
+        stack(x), np.asarray(net(jnp.asarray(x, jnp.float32))), rtol=2e-5, atol=2e-6
+    )
+    again = DenseStack.from_dict(stack.to_dict())
+    np.testing.assert_allclose(again(x), stack(x), rtol=1e-12)
+    assert (
+        DenseStack.from_dict(DenseStack.from_module(vc_network(5, seed=0)).to_dict()).skip is None
+    )

@@ -19,12 +19,15 @@ Then: the teacher is fitted with MSE (Adam, batch 50, best validation epoch kept
 (Table 4: 1 conv of 148 filters + 1 GRU of 90 units) are distilled from it with the
 regression-sound KD loss λ·MSE(labels) + (1 − λ)·MSE(teacher) (:mod:`.distill`), student k from
 seed ``seed + 1 + k`` (initial weights and batch order). Everything is seeded, so rerunning with
-the same data set and :class:`EstimatorTraining` on the same machine reproduces the weights bit
-for bit (checked by ``milling_reconstruction --retrain``).
+the same data set and :class:`EstimatorTraining` on the same machine and library build reproduces
+the weights bit for bit; on another CPU or XLA build the float32 rounding, and so the weights,
+may differ slightly. :func:`weight_differences` measures how far retrained weights are from a
+saved set (``milling_reconstruction --retrain`` records it in ``training.json``).
 """
 
 from __future__ import annotations
 
+import math
 import time
 from dataclasses import asdict, dataclass
 from typing import Any
@@ -34,7 +37,7 @@ import numpy as np
 from surrogates.training import TrainConfig, count_parameters, fit, predict
 
 from .distill import PAPER_LAMBDA, distill
-from .estimator import NeuralInverse, build_member
+from .estimator import NeuralInverse, build_member, max_weight_difference, shipped
 from .metrics import regression_report
 from .models import KERNEL_SIZE, STUDENT_FILTERS, STUDENT_UNITS, TEACHER_FILTERS, TEACHER_UNITS
 from .windows import (
@@ -85,10 +88,10 @@ def _versions(ds: Any, ids: list[int], *, noisy: bool) -> dict[int, CaseArrays]:
     out: dict[int, CaseArrays] = {}
     for c in ids:
         one = ds.case(c)
-        records = [one["clean"]] + [ds.case(c, sigma=s)["noisy"] for s in sigmas]
+        records = [one.clean] + [ds.case(c, sigma=s).values for s in sigmas]
         for j, rec in enumerate(records):
             out[c + 100 * j] = CaseArrays(
-                params=one["params"], sensors=rec, label=one["f1"], time=one["time"]
+                params=one.param_vector(), sensors=rec, label=one.truth, time=one.times
             )
     return out
 
@@ -217,3 +220,42 @@ def train_estimators(
         meta=provenance | {"test_case": report["test_case"]["students"]},
     )
     return t_est, s_est, report
+
+
+def weight_differences(
+    teacher: NeuralInverse, students: NeuralInverse, directory: Any = None
+) -> dict[str, Any]:
+    """Largest absolute parameter difference of retrained estimators to saved ones.
+
+    Args:
+        teacher, students: the retrained estimators (:func:`train_estimators`).
+        directory: folder with ``teacher.npz/.json`` and ``student.npz/.json``; default the
+            shipped weights (:data:`.estimator.SHIPPED_DIR`).
+
+    Returns:
+        JSON-ready ``{"compared_with": str, "teacher": float | None, "student": float | None,
+        "max": float | None, "note": str | None}``: 0.0 means bit-identical weights; None (with
+        the reason in ``note``) where there is nothing comparable: files missing or unreadable,
+        or weights of another layout (e.g. a ``--quick`` budget with fewer students).
+    """
+    from .estimator import SHIPPED_DIR
+
+    folder = SHIPPED_DIR if directory is None else directory
+    out: dict[str, Any] = {"compared_with": str(folder), "note": None}
+    notes = []
+    for kind, new in (("teacher", teacher), ("student", students)):
+        try:
+            diff = max_weight_difference(new, shipped(kind, directory=folder))
+        except (OSError, ValueError) as err:
+            out[kind] = None
+            notes.append(f"{kind}: {err}")
+            continue
+        if math.isinf(diff):
+            out[kind] = None
+            notes.append(f"{kind}: another layout (architecture or number of members)")
+        else:
+            out[kind] = diff
+    known = [out[k] for k in ("teacher", "student")]
+    out["max"] = None if None in known else max(known)
+    out["note"] = "; ".join(notes) or None
+    return out

@@ -29,7 +29,8 @@ class MethodSpec:
         name: the name users type (``--method NAME``).
         factory: ``"module:function"`` or the callable itself.
         summary: one line for ``--help`` and reports.
-        family: "classical" (inverts the FEM linear response) or "neural" (trained network).
+        family: "classical" (inverts the FEM linear response), "neural" (trained network) or
+            "baseline" (fitted on training records: the referee's first try).
     """
 
     name: str
@@ -49,14 +50,15 @@ class MethodSpec:
 
 
 METHODS: dict[str, MethodSpec] = {}
+FAMILIES = ("classical", "neural", "baseline")
 
 
 def register(spec: MethodSpec, *, replace: bool = False) -> MethodSpec:
     """Add ``spec`` to :data:`METHODS` (``replace=True`` to override a name)."""
     if spec.name in METHODS and not replace:
         raise ValueError(f"inverse method {spec.name!r} is already registered")
-    if spec.family not in ("classical", "neural"):
-        raise ValueError(f"family must be 'classical' or 'neural', got {spec.family!r}")
+    if spec.family not in FAMILIES:
+        raise ValueError(f"family must be one of {FAMILIES}, got {spec.family!r}")
     METHODS[spec.name] = spec
     return spec
 
@@ -124,5 +126,21 @@ register(
         "surrogates.ihcp.inverse_method:teacher_method",
         "CNN-GRU teacher (paper 000 Table 1), trained weights",
         family="neural",
+    )
+)
+register(
+    MethodSpec(
+        "params-only",
+        "thermo.inverse.baselines:params_only",
+        "baseline: history from the machining parameters alone (ridge), no sensor",
+        family="baseline",
+    )
+)
+register(
+    MethodSpec(
+        "fir",
+        "thermo.inverse.baselines:fir",
+        "baseline: linear FIR filter, ridge on lagged sensors and the parameters",
+        family="baseline",
     )
 )

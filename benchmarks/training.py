@@ -57,7 +57,6 @@ import json
 import os
 import subprocess
 import sys
-import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -71,6 +70,7 @@ from flax import nnx
 from surrogates.ihcp.models import DEFAULT_WINDOW, make_model
 from surrogates.ihcp.windows import N_FEATURES
 from surrogates.training import TrainConfig, count_parameters, fit, mse_loss, predict
+from thermo.atomic import atomic_write_json
 
 MODELS = ("teacher", "student")
 TORCH_SCRIPT = Path(__file__).with_name("torch_reference.py")
@@ -294,14 +294,6 @@ def student_reduction(rows: list[dict]) -> dict[str, float]:
     }
 
 
-def _write_json_atomic(path: Path, payload: object) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    with os.fdopen(fd, "w") as fh:
-        json.dump(payload, fh, indent=2)
-    os.replace(tmp, path)
-
-
 def _parse_args(argv: list[str] | None) -> argparse.Namespace:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--out", type=Path, help="folder for training.json (default: print only)")
@@ -407,7 +399,7 @@ def main(argv: list[str] | None = None) -> dict:
         "side_by_side": table,
     }
     if args.out is not None:
-        _write_json_atomic(args.out / "training.json", result)
+        atomic_write_json(args.out / "training.json", result)
     return result
 
 

@@ -23,13 +23,24 @@ reported, not assumed.
 
 Weights are stored as a flat ``.npz`` (one array per parameter, keyed ``m<k>/<path>``) plus a
 ``.json`` of the architecture, scalers, window, dt and the training provenance: a few hundred kB,
-portable, and loadable without Orbax (the training study's checkpoints use Orbax).
+portable, and loadable without Orbax (the training study's checkpoints use Orbax). Both files are
+written atomically (:mod:`thermo.atomic`), the ``.npz`` first; the ``.json`` records the SHA-256
+of the ``.npz`` it describes, so a pair from two different saves, or an ``.npz`` corrupted after
+writing, is refused on loading. :meth:`NeuralInverse.load` checks everything before building a
+network and raises a one-line :class:`ValueError` naming the file and what is wrong (a truncated
+or corrupt file, a description that is not the expected JSON, or weights whose layout, i.e.
+members, parameters and shapes, differs from the architecture the ``.json`` declares).
 """
 
 from __future__ import annotations
 
+import hashlib
+import io
 import json
+import math
 import os
+import zipfile
+import zlib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -40,6 +51,8 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 from flax import nnx
+
+from thermo.atomic import atomic_write_bytes, atomic_write_text
 
 from .models import KERNEL_SIZE, ConvRecurrent
 from .windows import N_PARAMS, MinMaxScaler, pad_start
@@ -69,19 +82,119 @@ def _flat_params(model: nnx.Module) -> dict[str, np.ndarray]:
     return {jax.tree_util.keystr(k): np.asarray(v) for k, v in flat}
 
 
-def _set_params(model: nnx.Module, arrays: Mapping[str, np.ndarray], *, where: str) -> None:
+def _set_params(
+    model: nnx.Module, arrays: Mapping[str, np.ndarray], *, where: str, layout: str
+) -> None:
+    """Copy ``arrays`` into ``model``'s parameters; ValueError (naming ``where`` and the
+    expected ``layout``) on a missing, extra, mis-shaped or non-finite parameter."""
     state = nnx.state(model, nnx.Param)
     flat, treedef = jax.tree_util.tree_flatten_with_path(state)
+    expected = {jax.tree_util.keystr(k): v.shape for k, v in flat}
+    missing = [k for k in expected if k not in arrays]
+    extra = sorted(set(arrays) - set(expected))
+    if missing or extra:
+        raise ValueError(
+            f"{where}: weights of another layout: expected parameters {sorted(expected)} of "
+            f"{layout}; missing {missing}, unexpected {extra}"
+        )
     leaves = []
     for k, v in flat:
         key = jax.tree_util.keystr(k)
-        if key not in arrays:
-            raise ValueError(f"{where}: parameter {key} missing from the weights file")
         a = np.asarray(arrays[key])
         if a.shape != v.shape:
-            raise ValueError(f"{where}: {key} has shape {a.shape}, the model needs {v.shape}")
+            raise ValueError(
+                f"{where}: weights of another layout: {key} has shape {a.shape}, expected "
+                f"{tuple(v.shape)} for {layout}"
+            )
+        if not np.issubdtype(a.dtype, np.floating) or not np.all(np.isfinite(a)):
+            raise ValueError(f"{where}: {key} holds non-finite or non-float values ({a.dtype})")
         leaves.append(jnp.asarray(a, dtype=v.dtype))
     nnx.update(model, jax.tree_util.tree_unflatten(treedef, leaves))
+
+
+def _first_line(err: BaseException) -> str:
+    text = str(err).strip().splitlines()
+    return f"{type(err).__name__}: {text[0]}" if text else type(err).__name__
+
+
+def _read_description(js: Path) -> dict[str, Any]:
+    """The ``.json`` of a saved estimator, checked field by field (ValueError naming ``js``)."""
+    try:
+        meta = json.loads(js.read_text(encoding="utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as err:
+        raise ValueError(
+            f"{js}: not a weights description (corrupt or truncated JSON: {_first_line(err)})"
+        ) from None
+    if not isinstance(meta, dict) or meta.get("format") != FORMAT:
+        found = meta.get("format") if isinstance(meta, dict) else type(meta).__name__
+        raise ValueError(f"{js}: format {found!r}, expected {FORMAT!r}")
+
+    def need(cond: bool, field_: str, expected: str) -> None:
+        if not cond:
+            found = meta
+            for part in field_.split("."):
+                found = found.get(part) if isinstance(found, dict) else None
+            shown = repr(found)
+            shown = shown if len(shown) <= 60 else shown[:57] + "..."
+            raise ValueError(f"{js}: field '{field_}' must be {expected}, found {shown}")
+
+    def is_int(v: Any) -> bool:
+        return isinstance(v, int) and not isinstance(v, bool)
+
+    def numbers(v: Any) -> bool:
+        return isinstance(v, list) and all(
+            isinstance(x, (int, float)) and not isinstance(x, bool) and math.isfinite(x) for x in v
+        )
+
+    need(is_int(meta.get("n_members")) and meta["n_members"] >= 1, "n_members", "an int >= 1")
+    spec = meta.get("spec")
+    need(isinstance(spec, dict), "spec", "an object {filters, units, n_features}")
+    for key in ("filters", "units"):
+        v = spec.get(key)
+        need(isinstance(v, list) and v and all(is_int(x) and x >= 1 for x in v),
+             f"spec.{key}", "a non-empty list of ints >= 1")  # fmt: skip
+    need(is_int(spec.get("n_features")), "spec.n_features", "an int")
+    names = meta.get("sensor_names")
+    need(isinstance(names, list) and names and all(isinstance(n, str) for n in names),
+         "sensor_names", "a non-empty list of names")  # fmt: skip
+    n_features = N_PARAMS + len(names)
+    need(spec["n_features"] == n_features, "spec.n_features",
+         f"{n_features} ({N_PARAMS} machining parameters + {len(names)} sensors)")  # fmt: skip
+    kernel = spec.get("kernel_size", KERNEL_SIZE)
+    need(is_int(kernel) and kernel >= 1, "spec.kernel_size", "an int >= 1")
+    min_window = len(spec["filters"]) * (kernel - 1) + 1
+    need(is_int(meta.get("window")) and meta["window"] >= min_window, "window",
+         f"an int >= {min_window} (the receptive field of the convolutions)")  # fmt: skip
+    dt = meta.get("dt_s")
+    need(isinstance(dt, (int, float)) and math.isfinite(dt) and dt > 0, "dt_s", "a time > 0 s")
+    xs, ys = meta.get("x_scaler"), meta.get("y_scaler")
+    need(isinstance(xs, dict), "x_scaler", "an object {min, max}")
+    for key in ("min", "max"):
+        v = xs.get(key)
+        need(numbers(v) and len(v) == n_features, f"x_scaler.{key}",
+             f"{n_features} finite numbers (one per feature)")  # fmt: skip
+    need(isinstance(ys, dict), "y_scaler", "an object {min, max}")
+    for key in ("min", "max"):
+        v = ys.get(key)
+        need(numbers([v]), f"y_scaler.{key}", "a finite number")
+    need(isinstance(meta.get("kind"), str), "kind", "a name")
+    return meta
+
+
+def _read_arrays(npz: Path, digest: str | None, js: Path) -> dict[str, np.ndarray]:
+    """The parameter arrays of a saved estimator (ValueError naming ``npz`` when it is not
+    a complete ``.npz``, or not the one ``js`` describes)."""
+    data = npz.read_bytes()
+    if digest is not None and hashlib.sha256(data).hexdigest() != digest:
+        raise ValueError(
+            f"{npz}: not the weights file {js.name} describes (SHA-256 differs): a corrupt, "
+            "truncated or replaced file, or the two files come from different saves"
+        )
+    try:
+        with np.load(io.BytesIO(data), allow_pickle=False) as arrays:
+            return {k: arrays[k] for k in arrays.files}
+    except (OSError, ValueError, EOFError, KeyError, zipfile.BadZipFile, zlib.error) as err:
+        raise ValueError(f"{npz}: corrupt or truncated weights file ({_first_line(err)})") from None
 
 
 @dataclass
@@ -113,8 +226,13 @@ class NeuralInverse:
     def __post_init__(self) -> None:
         if not self.members:
             raise ValueError("NeuralInverse: needs at least one member network")
-        if self.window < 1 or not self.dt > 0:
-            raise ValueError(f"NeuralInverse: window >= 1 and dt > 0 needed, got {self}")
+        kernel = int(self.spec.get("kernel_size", KERNEL_SIZE))
+        min_window = len(self.spec["filters"]) * (kernel - 1) + 1  # receptive field
+        if self.window < min_window or not self.dt > 0:
+            raise ValueError(
+                f"NeuralInverse: window >= {min_window} (receptive field of the convolutions) "
+                f"and dt > 0 s needed, got window {self.window}, dt {self.dt}"
+            )
 
     # ---- inference -------------------------------------------------------------------------
 
@@ -227,32 +345,50 @@ class NeuralInverse:
             "meta": self.meta,
         }
         npz, js = path.with_suffix(".npz"), path.with_suffix(".json")
-        tmp = npz.with_name(f".{npz.stem}.partial.npz")
-        np.savez(tmp, **arrays)
-        os.replace(tmp, npz)
-        js.write_text(json.dumps(meta, indent=2, default=float) + "\n", encoding="utf-8")
+        buffer = io.BytesIO()
+        np.savez(buffer, **arrays)
+        data = buffer.getvalue()
+        meta["npz_sha256"] = hashlib.sha256(data).hexdigest()
+        atomic_write_bytes(npz, data)
+        atomic_write_text(js, json.dumps(meta, indent=2, default=float) + "\n")
         return npz, js
 
     @classmethod
     def load(cls, path: str | os.PathLike) -> NeuralInverse:
-        """Read what :meth:`save` wrote (``path`` with or without suffix)."""
+        """Read what :meth:`save` wrote (``path`` with or without suffix).
+
+        Raises:
+            FileNotFoundError: the ``.npz`` or the ``.json`` is missing.
+            ValueError: (one line naming the file) a corrupt or truncated file, a description
+                that is not the expected JSON, or weights of another layout than the one the
+                ``.json`` declares (members, parameter names, shapes).
+        """
         path = Path(path)
         npz, js = path.with_suffix(".npz"), path.with_suffix(".json")
         if not npz.is_file() or not js.is_file():
             raise FileNotFoundError(
                 f"NeuralInverse.load: need {npz.name} and {js.name} in {path.parent}"
             )
-        meta = json.loads(js.read_text(encoding="utf-8"))
-        if meta.get("format") != FORMAT:
-            raise ValueError(f"{js}: format {meta.get('format')!r}, expected {FORMAT!r}")
-        with np.load(npz) as data:
-            arrays = {k: data[k] for k in data.files}
+        meta = _read_description(js)
+        arrays = _read_arrays(npz, meta.get("npz_sha256"), js)
+        n_members, spec = meta["n_members"], meta["spec"]
+        layout = (
+            f"{js.name} (filters {spec['filters']}, units {spec['units']}, "
+            f"n_features {spec['n_features']}, window {meta['window']}, {n_members} member(s))"
+        )
+        found = sorted({key.split("/", 1)[0] for key in arrays})
+        wanted = [f"m{k}" for k in range(n_members)]
+        if found != sorted(wanted):
+            raise ValueError(
+                f"{npz}: weights of another layout: holds members {found}, expected {wanted} "
+                f"for {layout}"
+            )
         members = []
-        for k in range(int(meta["n_members"])):
-            model = build_member(meta["spec"])
+        for k in range(n_members):
+            model = build_member(spec)
             prefix = f"m{k}/"
             own = {key[len(prefix) :]: a for key, a in arrays.items() if key.startswith(prefix)}
-            _set_params(model, own, where=f"{npz.name} member {k}")
+            _set_params(model, own, where=f"{npz} member {k}", layout=layout)
             members.append(model)
         return cls(
             kind=meta["kind"],

@@ -1,12 +1,10 @@
 """Figures of the IHCP study: test-case fit curves (paper 000, Fig. 5B / Fig. 8) and training
-loss curves (Fig. 5A). Matplotlib with the Agg backend; each PNG is written to a temporary name
-in the target folder and renamed into place.
+loss curves (Fig. 5A). Matplotlib with the Agg backend; each PNG is written atomically
+(:func:`thermo.atomic.atomic_path`).
 """
 
 from __future__ import annotations
 
-import os
-import tempfile
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -16,18 +14,14 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
+from thermo.atomic import atomic_path  # noqa: E402
+
 
 def _save(fig: plt.Figure, path: str | Path) -> Path:
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=".png", dir=path.parent)
-    os.close(fd)
     try:
-        fig.savefig(tmp, dpi=150, bbox_inches="tight")
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+        with atomic_path(path) as tmp:
+            fig.savefig(tmp, dpi=150, bbox_inches="tight")
     finally:
         plt.close(fig)
     return path

@@ -275,3 +275,428 @@ def f1_heat_flux(
     e = engagement(t, t_in=t_in, rise_time=cond.rise_time_s, t_out=t_out)
     eps = fluctuation(t, seed=seed, rel_std=rel_fluctuation)
     return q_ss * e * (1.0 + eps)
+
+
+# --------------------------------------------------------------------------------------------
+# F1 histories the machining parameters do not determine (issue 14)
+# --------------------------------------------------------------------------------------------
+
+#: Seed stream of the random realisations: ``SeedSequence([seed, case, F1_STREAM, r, tag])``
+#: (tag 1: the draw of :class:`F1Realisation`, tag 2: the fluctuation ε(t)). Streams 0 and 1 are
+#: the data set's F1 and noise seeds (:mod:`thermo.inverse.dataset`); the tags are non-zero
+#: because ``SeedSequence`` ignores trailing zeros (``[a, b, 0]`` and ``[a, b]`` give one state).
+F1_STREAM = 2
+
+
+@dataclass(frozen=True)
+class F1Variability:
+    r"""Which random effects a realisation has, and the ranges they are drawn from.
+
+    Every effect is switchable; with all of them off a realisation is today's
+    :func:`f1_temperature` / :func:`f1_heat_flux` history (cut-in at ``nominal_t_in_s``, no
+    cut-out) with its own fluctuation seed. Draws are uniform in the ranges unless stated.
+
+    **Engagement entry and exit** (``entry``, ``exit``). The tool enters the workpiece at
+    :math:`t_{in}` ∈ ``entry_range_s`` (a record starts when the DAQ is triggered, not when the
+    edge touches the workpiece: approach distance, workpiece edge position and trigger delay are
+    not known to the inverse), and with probability ``exit_prob`` leaves before the end of the
+    window at :math:`t_{out}` ∈ ``exit_range_s`` (the workpiece ends or the path leaves the part;
+    paper 000 §3.1 cuts its records at the cut-out, so an exit inside a record is what a user's
+    own records have). Cut-in and cut-out ramps keep the model's chord-travel time
+    :math:`t_r = 60 L_{in}/V_f`. Ranges: our assumption, chosen so that entry and exit vary by
+    seconds within the 12 s window (paper 000 renders 4, 8, 12 s).
+
+    **Interrupted cut** (``gaps``). ``n_gaps_range`` (inclusive integers) air gaps of length
+    ∈ ``gap_length_range_s`` each, placed at random in the fully engaged part of the cut with at
+    least ``gap_min_separation_s`` between gaps and from its ends (workpieces with holes, slots or
+    parted sections; a wall milled with ribs). In a gap the heat input is zero and the zone's
+    time-averaged temperature relaxes toward ambient with a first-order time constant
+    :math:`\tau_z` ∈ ``zone_tau_range_s``; after the gap it relaxes back to the cutting level with
+    the same :math:`\tau_z`. Physics: the zone temperature is the time-averaged boundary history
+    (DESIGN.md): it cannot follow faster than a few tooth periods :math:`1/f_t` ≈ 0.05–0.08 s,
+    and the heated layer under the contact (penetration depth δ ≈ 1 mm at the tooth frequency)
+    cools on its diffusion time δ²/α ≈ 0.04 s (α ≈ 2.6e-5 m²/s, WC–Co); tool temperatures in
+    interrupted cutting fall quickly in the non-cutting period (Stephenson & Ali, ASME J. Eng. Ind.
+    114 (1992) 127–136; Palmai, Int. J. Mach. Tools Manuf. 27 (1987) 261–274). The numbers
+    0.05–0.3 s, the gap lengths and their count are our assumptions. Relaxing toward *ambient*
+    (not toward the warm tool body around the zone) slightly overstates the cooling of long gaps;
+    accepted as the brief's simplification. Gap edges are abrupt at the scale of τ_z (an edge of
+    a feature crossing the contact arc would ramp over L_in/V_f like the cut-in; assumption).
+
+    **Feed change** (``feed_change``). With probability ``feed_change_prob`` the feed per tooth
+    steps at a time in the fully engaged cut by a factor :math:`r_f` log-uniform in
+    ``feed_factor_range`` (an operator's feed override, an adaptive feed control or a CAM feed
+    change at a corner). The level follows the model's :math:`f_z` dependence: temperature rise
+    × :math:`r_f^{0.25}` (``EXPONENTS["fz"]``), heat input × the ratio of the cutting powers
+    (:math:`\propto f_z^{1-m_c}` = :math:`r_f^{0.75}`); the temperature approaches the new level
+    with :math:`\tau_z`, the heat input steps. Range ±50 % (1/1.5–1.5): our assumption (CNC feed
+    override dials span 0–150 %).
+
+    **Flank-wear heating** (``wear``). The level grows linearly from the cut-in to the end of the
+    window by a total fraction ∈ ``wear_rise_range`` (3–15 %). Flank wear adds a rubbing heat
+    source on the clearance face, and the cutting temperature rises with the wear land width
+    (Trent & Wright, *Metal Cutting*, 4th ed., ch. 5 and 9; Shaw, *Metal Cutting Principles*,
+    ch. 12). Inconel 718 wears carbide fast at 30–50 m/min (tool lives of minutes; Ezugwu 2005,
+    module docstring), so a record from a fresh or a worn edge drifts upward within 12 s; the
+    3–15 % over one record is our assumption, not a measured rate. Applied equally to the
+    temperature rise and the heat input (the model is linear in the heat input).
+    """
+
+    t_end_s: float = 12.0
+    entry: bool = True
+    nominal_t_in_s: float = 0.5
+    entry_range_s: tuple[float, float] = (0.2, 3.0)
+    exit: bool = True
+    exit_prob: float = 0.5
+    exit_range_s: tuple[float, float] = (7.0, 11.0)
+    gaps: bool = True
+    n_gaps_range: tuple[int, int] = (0, 3)
+    gap_length_range_s: tuple[float, float] = (0.2, 1.0)
+    gap_min_separation_s: float = 0.5
+    zone_tau_range_s: tuple[float, float] = (0.05, 0.3)
+    feed_change: bool = True
+    feed_change_prob: float = 0.5
+    feed_factor_range: tuple[float, float] = (1.0 / 1.5, 1.5)
+    wear: bool = True
+    wear_rise_range: tuple[float, float] = (0.03, 0.15)
+
+    def __post_init__(self) -> None:
+        def positive(name: str) -> None:
+            v = getattr(self, name)
+            if not (math.isfinite(v) and v > 0):
+                raise ValueError(f"F1Variability: {name} must be > 0, got {v!r}")
+
+        def interval(name: str, lo_min: float = 0.0) -> None:
+            lo, hi = getattr(self, name)
+            if not (math.isfinite(lo) and math.isfinite(hi) and lo_min <= lo <= hi):
+                raise ValueError(
+                    f"F1Variability: {name} must be (lo, hi) with {lo_min:g} <= lo <= hi, "
+                    f"got {getattr(self, name)!r}"
+                )
+
+        positive("t_end_s")
+        positive("nominal_t_in_s")
+        for name in ("entry_range_s", "exit_range_s", "gap_length_range_s", "zone_tau_range_s"):
+            interval(name)
+        interval("wear_rise_range")
+        lo, hi = self.n_gaps_range
+        if not (isinstance(lo, int) and isinstance(hi, int) and 0 <= lo <= hi):
+            raise ValueError(
+                f"F1Variability: n_gaps_range must be integers 0 <= lo <= hi, got "
+                f"{self.n_gaps_range!r}"
+            )
+        lo, hi = self.feed_factor_range
+        if not (math.isfinite(lo) and math.isfinite(hi) and 0 < lo <= hi):
+            raise ValueError(
+                f"F1Variability: feed_factor_range must be 0 < lo <= hi, got "
+                f"{self.feed_factor_range!r}"
+            )
+        for name in ("exit_prob", "feed_change_prob"):
+            v = getattr(self, name)
+            if not 0.0 <= v <= 1.0:
+                raise ValueError(f"F1Variability: {name} must be in [0, 1], got {v!r}")
+        if not (math.isfinite(self.gap_min_separation_s) and self.gap_min_separation_s >= 0):
+            raise ValueError("F1Variability: gap_min_separation_s must be >= 0")
+        if self.entry and self.entry_range_s[1] >= self.t_end_s:
+            raise ValueError("F1Variability: entry_range_s must end before t_end_s")
+        if self.exit and self.exit_range_s[1] >= self.t_end_s:
+            raise ValueError("F1Variability: exit_range_s must end before t_end_s")
+
+    @classmethod
+    def none(cls, **overrides) -> F1Variability:
+        """Every effect off (today's history); ``overrides`` switch single ones back on."""
+        return cls(
+            **{"entry": False, "exit": False, "gaps": False, "feed_change": False, "wear": False}
+            | overrides
+        )
+
+    def as_meta(self) -> dict:
+        """Plain-JSON description (switches and ranges) for a data set's metadata."""
+        from dataclasses import asdict
+
+        return {k: list(v) if isinstance(v, tuple) else v for k, v in asdict(self).items()}
+
+
+@dataclass(frozen=True)
+class F1Realisation:
+    """One random realisation of the cutting-zone history of a case (:class:`F1Variability`).
+
+    Attributes:
+        seed, case, r: data-set seed, case number and realisation index it was drawn for.
+        t_in_s: cut-in time, s.
+        t_out_s: cut-out time, s, or None (cuts to the end of the window).
+        gaps_s: air gaps as ((start, end), ...) s, sorted, inside the engaged cut.
+        zone_tau_s: time constant τ_z of the zone's temperature toward its target level, s.
+        feed_change_s: time of the feed step, s, or None.
+        feed_factor: new fz / case fz after the step (1.0 without a step).
+        wear_rate_per_s: fractional growth of the level per second after cut-in (0 for none).
+        fluctuation_seed: seed of ε(t) (:func:`fluctuation`).
+    """
+
+    seed: int
+    case: int
+    r: int
+    t_in_s: float
+    t_out_s: float | None
+    gaps_s: tuple[tuple[float, float], ...]
+    zone_tau_s: float
+    feed_change_s: float | None
+    feed_factor: float
+    wear_rate_per_s: float
+    fluctuation_seed: int
+
+    def as_meta(self) -> dict:
+        """Plain-JSON description (for a record's or data set's metadata)."""
+        return {
+            "seed": int(self.seed),
+            "case": int(self.case),
+            "r": int(self.r),
+            "t_in_s": float(self.t_in_s),
+            "t_out_s": None if self.t_out_s is None else float(self.t_out_s),
+            "gaps_s": [[float(a), float(b)] for a, b in self.gaps_s],
+            "zone_tau_s": float(self.zone_tau_s),
+            "feed_change_s": None if self.feed_change_s is None else float(self.feed_change_s),
+            "feed_factor": float(self.feed_factor),
+            "wear_rate_per_s": float(self.wear_rate_per_s),
+            "fluctuation_seed": int(self.fluctuation_seed),
+        }
+
+
+def realisation_seed(seed: int, case: int, r: int, tag: int) -> int:
+    """Integer seed ``SeedSequence([seed, case, F1_STREAM, r, tag])`` (tag 1 draw, 2 ε(t))."""
+    if tag == 0:
+        raise ValueError("realisation_seed: tag must be non-zero (SeedSequence drops zeros)")
+    return int(np.random.SeedSequence([seed, case, F1_STREAM, r, tag]).generate_state(1)[0])
+
+
+def draw_realisation(
+    conditions: CuttingConditions,
+    *,
+    seed: int,
+    case: int,
+    r: int,
+    variability: F1Variability | None = None,
+) -> F1Realisation:
+    """Draw realisation ``r`` of case ``case`` (seed rule :data:`F1_STREAM`).
+
+    ``conditions`` gives the cut-in rise time t_r, which sets where the fully engaged cut (gaps,
+    feed change) lies. Every effect draws from the generator whether it is switched on or not,
+    so switching one effect off leaves the others' draws unchanged.
+    """
+    var = F1Variability() if variability is None else variability
+    for name, v in (("seed", seed), ("case", case), ("r", r)):
+        if not (isinstance(v, int | np.integer) and v >= 0):
+            raise ValueError(f"draw_realisation: {name} must be an integer >= 0, got {v!r}")
+    rng = np.random.default_rng(realisation_seed(seed, case, r, 1))
+    t_r = conditions.rise_time_s
+    # fixed number of draws per effect, in this order (reproducible when switches change)
+    u_in = rng.uniform(*var.entry_range_s)
+    exit_u, u_out = rng.uniform(), rng.uniform(*var.exit_range_s)
+    n_g = int(rng.integers(var.n_gaps_range[0], var.n_gaps_range[1] + 1))
+    max_g = var.n_gaps_range[1]
+    lengths_all = rng.uniform(*var.gap_length_range_s, size=max_g)
+    spacing_all = rng.dirichlet(np.ones(max_g + 1)) if max_g > 0 else np.ones(1)
+    tau = rng.uniform(*var.zone_tau_range_s)
+    feed_u, feed_t_u = rng.uniform(), rng.uniform()
+    lo, hi = var.feed_factor_range
+    factor = math.exp(rng.uniform(math.log(lo), math.log(hi)))
+    wear_rise = rng.uniform(*var.wear_rise_range)
+
+    t_in = float(u_in) if var.entry else var.nominal_t_in_s
+    t_out = None
+    if var.exit and exit_u < var.exit_prob and u_out > t_in + t_r:
+        t_out = float(u_out)
+    full_start = t_in + t_r
+    full_end = var.t_end_s if t_out is None else t_out
+    gaps: list[tuple[float, float]] = []
+    if var.gaps and n_g > 0:
+        sep = var.gap_min_separation_s
+        lengths = lengths_all[:n_g]
+        free = full_end - full_start - lengths.sum() - (n_g + 1) * sep
+        while n_g > 0 and free <= 0:  # too short a cut for this many gaps: drop the last ones
+            n_g -= 1
+            lengths = lengths_all[:n_g]
+            free = full_end - full_start - lengths.sum() - (n_g + 1) * sep
+        if n_g > 0:
+            spacing = spacing_all[: n_g + 1] / spacing_all[: n_g + 1].sum() * free
+            start = full_start
+            for k in range(n_g):
+                start += sep + spacing[k]
+                gaps.append((float(start), float(start + lengths[k])))
+                start += lengths[k]
+    t_feed = None
+    if var.feed_change and feed_u < var.feed_change_prob and full_end - 1.0 > full_start:
+        t_feed = float(full_start + feed_t_u * (full_end - 1.0 - full_start))
+    else:
+        factor = 1.0
+    wear_rate = float(wear_rise / (var.t_end_s - t_in)) if var.wear else 0.0
+    return F1Realisation(
+        seed=int(seed),
+        case=int(case),
+        r=int(r),
+        t_in_s=t_in,
+        t_out_s=t_out,
+        gaps_s=tuple(gaps),
+        zone_tau_s=float(tau),
+        feed_change_s=t_feed,
+        feed_factor=float(factor),
+        wear_rate_per_s=wear_rate,
+        fluctuation_seed=realisation_seed(seed, case, r, 2),
+    )
+
+
+def _piecewise_target(
+    t: np.ndarray, breaks: list[float], levels: list[float]
+) -> tuple[np.ndarray, np.ndarray]:
+    """Index of the last break ≤ t (−1 before the first) and the level in force at t."""
+    idx = np.searchsorted(np.asarray(breaks, dtype=float), t, side="right") - 1
+    lv = np.asarray(levels, dtype=float)
+    return idx, lv[idx + 1]
+
+
+def _level_factor(
+    t: np.ndarray, real: F1Realisation, feed_level: float, *, lag: bool
+) -> np.ndarray:
+    """Multiplier of the cutting level from gaps and the feed step, shape of ``t``.
+
+    Target u(t): 1 before the feed step, ``feed_level`` after it, 0 inside gaps. With ``lag``
+    the factor follows u with the exact first-order response of time constant τ_z (analytic
+    between the breaks, so it does not depend on how finely ``t`` samples them); without, it is
+    u itself (the heat input).
+    """
+    events: list[tuple[float, str]] = [(a, "gap_on") for a, _ in real.gaps_s]
+    events += [(b, "gap_off") for _, b in real.gaps_s]
+    if real.feed_change_s is not None:
+        events.append((real.feed_change_s, "feed"))
+    events.sort()
+    breaks, levels = [], [1.0]
+    in_gap, feed = False, 1.0
+    for time, what in events:
+        if what == "gap_on":
+            in_gap = True
+        elif what == "gap_off":
+            in_gap = False
+        else:
+            feed = feed_level
+        breaks.append(time)
+        levels.append(0.0 if in_gap else feed)
+    idx, target = _piecewise_target(t, breaks, levels)
+    if not lag or real.zone_tau_s <= 0 or not breaks:
+        return target
+    # factor at each break, from the exact solution on the previous interval
+    m_at = [1.0]  # value at the first break (the level before it is 1 and m started there)
+    for k in range(1, len(breaks)):
+        dt = breaks[k] - breaks[k - 1]
+        u = levels[k]
+        m_at.append(u + (m_at[-1] - u) * math.exp(-dt / real.zone_tau_s))
+    out = target.copy()
+    after = idx >= 0
+    j = idx[after]
+    m0 = np.asarray(m_at)[j]
+    tb = np.asarray(breaks)[j]
+    out[after] = target[after] + (m0 - target[after]) * np.exp(-(t[after] - tb) / real.zone_tau_s)
+    return out
+
+
+def f1_history(
+    t: np.ndarray,
+    realisation: F1Realisation,
+    *,
+    n_rpm: float,
+    fz_mm: float,
+    ae_mm: float,
+    kind: str = "temperature",
+    diameter_mm: float = 25.0,
+    ap_mm: float = 8.0,
+    n_teeth: int = 2,
+    T0: float = 20.0,
+    **model_options,
+) -> np.ndarray:
+    r"""Cutting-zone history of one realisation, shape of ``t`` (s): °C or W/m².
+
+    Built on the level model: ``kind="temperature"`` takes :func:`f1_temperature` (cut-in at
+    ``realisation.t_in_s``, cut-out at ``t_out_s``, ε(t) from ``fluctuation_seed``) and scales
+    its rise above ``T0`` by the gap/feed factor (first-order with τ_z, :class:`F1Variability`)
+    and the wear ramp :math:`1 + w\,(t - t_{in})^+`; ``kind="flux"`` takes
+    :func:`f1_heat_flux` and scales it by the same factors without the lag (the heat input
+    stops and steps at once) and with the cutting-power ratio for the feed step, so both forms
+    describe the same virtual cut. ``model_options`` go to the level model (e.g. ``heatup``,
+    ``rel_fluctuation``, ``area_m2``). A realisation with no effects gives the level model's
+    history exactly.
+    """
+    cond = _conditions(n_rpm, fz_mm, ae_mm, diameter_mm, ap_mm, n_teeth)
+    t = np.asarray(t, dtype=float)
+    common = dict(
+        n_rpm=n_rpm,
+        fz_mm=fz_mm,
+        ae_mm=ae_mm,
+        diameter_mm=diameter_mm,
+        ap_mm=ap_mm,
+        n_teeth=n_teeth,
+        seed=realisation.fluctuation_seed,
+        t_in=realisation.t_in_s,
+        t_out=realisation.t_out_s,
+        **model_options,
+    )
+    changed = CuttingConditions(
+        n_rpm=n_rpm,
+        fz_mm=fz_mm * realisation.feed_factor,
+        ae_mm=ae_mm,
+        diameter_mm=diameter_mm,
+        ap_mm=ap_mm,
+        n_teeth=n_teeth,
+    )
+    wear = 1.0 + realisation.wear_rate_per_s * np.clip(t - realisation.t_in_s, 0.0, None)
+    if kind == "temperature":
+        base = f1_temperature(t, T0=T0, **common)
+        feed_level = changed.steady_rise_K() / cond.steady_rise_K()
+        factor = _level_factor(t, realisation, feed_level, lag=True)
+        return T0 + (base - T0) * factor * wear
+    if kind == "flux":
+        base = f1_heat_flux(t, **common)
+        feed_level = changed.cutting_power_W() / cond.cutting_power_W()
+        factor = _level_factor(t, realisation, feed_level, lag=False)
+        return base * factor * wear
+    raise ValueError(f"f1_history: kind must be 'temperature' or 'flux', got {kind!r}")
+
+
+def random_f1_history(
+    t: np.ndarray,
+    *,
+    n_rpm: float,
+    fz_mm: float,
+    ae_mm: float,
+    seed: int,
+    case: int,
+    r: int,
+    kind: str = "temperature",
+    variability: F1Variability | None = None,
+    diameter_mm: float = 25.0,
+    ap_mm: float = 8.0,
+    n_teeth: int = 2,
+    T0: float = 20.0,
+    **model_options,
+) -> tuple[np.ndarray, F1Realisation]:
+    """Draw realisation ``r`` of case ``case`` and return ``(history, realisation)``.
+
+    ``history`` has the shape of ``t`` (°C for ``kind="temperature"``, W/m² for ``"flux"``);
+    store ``realisation.as_meta()`` (and ``variability.as_meta()``) with the record. Same
+    (seed, case, r, variability) → same history; the temperature and flux forms of one
+    (seed, case, r) are the same cut.
+    """
+    cond = _conditions(n_rpm, fz_mm, ae_mm, diameter_mm, ap_mm, n_teeth)
+    real = draw_realisation(cond, seed=seed, case=case, r=r, variability=variability)
+    hist = f1_history(
+        t,
+        real,
+        n_rpm=n_rpm,
+        fz_mm=fz_mm,
+        ae_mm=ae_mm,
+        kind=kind,
+        diameter_mm=diameter_mm,
+        ap_mm=ap_mm,
+        n_teeth=n_teeth,
+        T0=T0,
+        **model_options,
+    )
+    return hist, real

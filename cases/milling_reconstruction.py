@@ -13,9 +13,12 @@ Inverse methods, side by side (``--method`` is the one rendered and written to P
 ``teacher`` (the CNN-GRU teacher) — both from the weights shipped in
 surrogates/ihcp/weights (surrogates.ihcp.estimator), trained without the three conditions —, and
 the classical ``tikhonov`` (first order, λ by the discrepancy principle, posterior band),
-``sfsm`` and ``kalman``. ``--retrain`` retrains the networks from the virtual data set
-(surrogates.ihcp.recon_training; the data set is built and cached when ``--dataset`` is not
-given), writes them to ``<out>/weights`` and uses them; with the default budget it reproduces
+``sfsm`` and ``kalman``, and the baselines ``fir`` (ridge FIR filter on lagged sensors and the
+parameters) and ``params-only`` (the history from the machining parameters alone), fitted on the
+training cases of the data set (thermo.inverse.baselines). ``--retrain`` retrains the networks
+from the virtual data set (surrogates.ihcp.recon_training; the data set is built and cached
+when ``--dataset`` is not given), writes them to ``<out>/weights`` and uses them; with the
+default budget it reproduces
 the shipped weights bit for bit, which it checks and prints.
 
 Outputs (one folder, staged and published when complete, thermo.atomic.staged_dir):
@@ -51,7 +54,7 @@ QUICK_SIZE_FACTOR, QUICK_DT = 2.0, 0.2
 NEURAL = ("student", "teacher")
 #: Format of the cached response (bump when what is cached changes).
 RESPONSE_FORMAT = 2
-DEFAULT_COMPARE = ("teacher", "tikhonov")
+DEFAULT_COMPARE = ("teacher", "tikhonov", "fir", "params-only")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -75,7 +78,7 @@ def build_parser() -> argparse.ArgumentParser:
         nargs="*",
         default=None,
         metavar="M",
-        help="methods run side by side (default: teacher tikhonov; none: --compare)",
+        help="methods side by side (default: teacher tikhonov fir params-only; none: --compare)",
     )
     p.add_argument(
         "--weights", type=Path, default=None, metavar="DIR", help="neural weights folder"
@@ -251,9 +254,32 @@ def _estimators(args: argparse.Namespace, needed: set[str], weights_out: Path, p
     return {"teacher": teacher, "student": students}, report
 
 
-def _method(name: str, response, *, sigma: float, neural: dict, weights: Path | None):
+def _baseline_records(args: argparse.Namespace, response, progress: bool) -> list:
+    """Training records of the baselines: every stored record (clean and each σ) of the data-set
+    cases the networks were trained on (not the reconstruction conditions, not the test case),
+    on the response's grid."""
+    from thermo.inverse.design import RECONSTRUCTION_CASES, TEST_CASE
+    from thermo.inverse.record import on_case_grid
+
+    ds = _training_data(args, progress)
+    t = response.times
+    out = []
+    for case in ds.cases:
+        if int(case) in (*RECONSTRUCTION_CASES, TEST_CASE):
+            continue
+        for sigma in (None, *(float(s) for s in ds.sigmas if s > 0)):
+            rec = ds.case(int(case), sigma=sigma)
+            out.append(on_case_grid(rec, dt=t[1] - t[0], t_end=t[-1], where="training data set"))
+    return out
+
+
+def _method(
+    name: str, response, *, sigma: float, neural: dict, weights: Path | None, training: list
+):
     from thermo.inverse.registry import METHODS, make_method
 
+    if METHODS[name].family == "baseline":
+        return make_method(name, training=training)
     if METHODS[name].family == "neural":
         if name in neural:
             return make_method(name, estimator=neural[name])
@@ -290,6 +316,7 @@ def main(argv: list[str] | None = None) -> int:
     from thermo.inverse.recon_render import grid_from_space, render_panel
     from thermo.inverse.reconstruction import reconstruct
     from thermo.inverse.reconstruction import virtual_measurement as virtual
+    from thermo.inverse.registry import METHODS
     from thermo.output import write_probes_csv
     from thermo.tool_problem import T_END, tool_problem
 
@@ -317,8 +344,18 @@ def main(argv: list[str] | None = None) -> int:
         ]
     with staged_dir(out) as tmp:
         neural, training = _estimators(args, neural_needed, tmp / "weights", progress)
+        baseline_training = []
+        if any(METHODS[m].family == "baseline" for m in methods):
+            baseline_training = _baseline_records(args, response, progress)
         by_method = {
-            m: _method(m, response, sigma=args.sigma, neural=neural, weights=args.weights)
+            m: _method(
+                m,
+                response,
+                sigma=args.sigma,
+                neural=neural,
+                weights=args.weights,
+                training=baseline_training,
+            )
             for m in methods
         }
         recs: dict[str, list] = {m: [] for m in methods}

@@ -28,6 +28,7 @@ the point search returns, which may differ between serial and parallel runs.
 
 from __future__ import annotations
 
+import itertools
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -495,3 +496,54 @@ def build_contact_system(
     system.assembly_s = time.perf_counter() - t0
     _names, evaluate = probe_evaluator(tagged, disc, probes)
     return system, evaluate
+
+
+_PREFIX_COUNTER = itertools.count()
+
+
+def make_ksp(
+    A: PETSc.Mat,
+    problem: HeatProblem,
+    petsc_options: Mapping[str, object] | None,
+    *,
+    krylov: str = "cg",
+) -> PETSc.KSP:
+    """One KSP for all steps: ``krylov`` + GAMG (rtol from the problem) or MUMPS LU, plus options.
+
+    ``krylov`` is "cg" for the symmetric linear system and "gmres" for the non-symmetric Newton
+    Jacobian of :mod:`thermo.nonlinear`.
+    """
+    ksp = PETSc.KSP().create(A.getComm())
+    prefix = f"millheat_heat_{next(_PREFIX_COUNTER)}_"
+    ksp.setOptionsPrefix(prefix)
+    ksp.setOperators(A)
+    if problem.linear_solver == "mumps":
+        ksp.setType("preonly")
+        ksp.getPC().setType("lu")
+        ksp.getPC().setFactorSolverType("mumps")
+    else:
+        ksp.setType(krylov)
+        ksp.getPC().setType("gamg")
+        ksp.setInitialGuessNonzero(krylov == "cg")
+        ksp.setTolerances(rtol=problem.rtol, atol=0.0, max_it=2000)
+    opts = PETSc.Options()
+    for key, value in (petsc_options or {}).items():
+        opts[f"{prefix}{key}"] = value
+    ksp.setFromOptions()
+    for key in petsc_options or {}:
+        del opts[f"{prefix}{key}"]
+    return ksp
+
+
+def energy_terms(*, flux_in: float, reaction: float, stored: float, lost: float) -> dict:
+    """The energy dictionary of :class:`TransientResult` from its four terms (J)."""
+    heat_in = flux_in + reaction
+    scale = max(abs(heat_in), abs(stored), 1e-300)
+    return {
+        "heat_in_J": heat_in,
+        "heat_in_flux_J": flux_in,
+        "heat_in_dirichlet_J": reaction,
+        "stored_J": stored,
+        "lost_J": lost,
+        "balance_rel": (heat_in - stored - lost) / scale,
+    }

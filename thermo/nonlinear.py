@@ -87,7 +87,7 @@ from dolfinx.fem import petsc as fem_petsc
 from mpi4py import MPI
 from petsc4py import PETSc
 
-from thermo.contact import Discretisation, assemble_load
+from thermo.contact import Discretisation, assemble_load, energy_terms, make_ksp
 from thermo.output import StepObserver
 from thermo.problem import ConvectionBC, FluxBC, HeatProblem
 from thermo.properties import PropertyLike, as_property
@@ -249,8 +249,6 @@ class NonlinearEnergy(StepObserver):
 
     def result(self) -> dict[str, float]:
         """The energy terms (J) of :class:`thermo.solver.TransientResult`."""
-        from thermo.solver import energy_terms
-
         s = self._s
         stored = s.stored_energy() - self._stored0
         conv = 0.0 if s.ops.conv_load is None else s.ops.conv_load.sum()
@@ -280,8 +278,6 @@ class NonlinearStepper:
         petsc_options: Mapping[str, object] | None = None,
         source: str = "<mesh>",
     ) -> None:
-        from thermo.solver import make_ksp
-
         t0 = time.perf_counter()
         self.disc, self.problem, self.source = disc, problem, source
         self.functions = disc.functions

@@ -54,7 +54,6 @@ directly, as scikit-fem's ``evolve``.
 
 from __future__ import annotations
 
-import itertools
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -72,6 +71,8 @@ from thermo.contact import (
     build_system,
     check_groups,
     discretise,
+    energy_terms,
+    make_ksp,
     probe_evaluator,
 )
 from thermo.output import (
@@ -89,8 +90,6 @@ from thermo.probes import Probes
 from thermo.problem import HeatProblem
 
 __all__ = ["LinearStepper", "TransientResult", "make_ksp", "solve_transient"]
-
-_PREFIX_COUNTER = itertools.count()
 
 
 @dataclass
@@ -118,40 +117,6 @@ class TransientResult:
     timings: dict[str, float]
     final: object
     files: list[Path] = field(default_factory=list)
-
-
-def make_ksp(
-    A: PETSc.Mat,
-    problem: HeatProblem,
-    petsc_options: Mapping[str, object] | None,
-    *,
-    krylov: str = "cg",
-) -> PETSc.KSP:
-    """One KSP for all steps: ``krylov`` + GAMG (rtol from the problem) or MUMPS LU, plus options.
-
-    ``krylov`` is "cg" for the symmetric linear system and "gmres" for the non-symmetric Newton
-    Jacobian of :mod:`thermo.nonlinear`.
-    """
-    ksp = PETSc.KSP().create(A.getComm())
-    prefix = f"millheat_heat_{next(_PREFIX_COUNTER)}_"
-    ksp.setOptionsPrefix(prefix)
-    ksp.setOperators(A)
-    if problem.linear_solver == "mumps":
-        ksp.setType("preonly")
-        ksp.getPC().setType("lu")
-        ksp.getPC().setFactorSolverType("mumps")
-    else:
-        ksp.setType(krylov)
-        ksp.getPC().setType("gamg")
-        ksp.setInitialGuessNonzero(krylov == "cg")
-        ksp.setTolerances(rtol=problem.rtol, atol=0.0, max_it=2000)
-    opts = PETSc.Options()
-    for key, value in (petsc_options or {}).items():
-        opts[f"{prefix}{key}"] = value
-    ksp.setFromOptions()
-    for key in petsc_options or {}:
-        del opts[f"{prefix}{key}"]
-    return ksp
 
 
 def _snapshot_steps(times: np.ndarray, snapshot_times: Sequence[float], dt: float) -> dict:
@@ -222,20 +187,6 @@ class LinearEnergy(StepObserver):
         local = sum(float(residual.array_r[rows].sum()) for _h, rows, _l in system.dirichlet)
         reaction = system.A.getComm().tompi4py().allreduce(local)
         return energy_terms(flux_in=flux_in, reaction=reaction, stored=stored, lost=lost)
-
-
-def energy_terms(*, flux_in: float, reaction: float, stored: float, lost: float) -> dict:
-    """The energy dictionary of :class:`TransientResult` from its four terms (J)."""
-    heat_in = flux_in + reaction
-    scale = max(abs(heat_in), abs(stored), 1e-300)
-    return {
-        "heat_in_J": heat_in,
-        "heat_in_flux_J": flux_in,
-        "heat_in_dirichlet_J": reaction,
-        "stored_J": stored,
-        "lost_J": lost,
-        "balance_rel": (heat_in - stored - lost) / scale,
-    }
 
 
 class LinearStepper:

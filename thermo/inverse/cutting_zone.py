@@ -65,6 +65,16 @@ cutting of low-conductivity alloys; Trent & Wright ch. 5; Abukhshim et al., Int.
 Manuf. 46 (2006) 782–800) and the F1 area :math:`A_{F1} = a_p \times` 0.3 mm contact length
 unless given (use the meshed F1 area when it is known). The heat-up factor β is not applied to
 q (the heat input does not grow as the tool heats; the temperature does).
+
+Histories the machining parameters do not determine (issue 14)
+--------------------------------------------------------------
+The level model above is a deterministic function of (N, fz, ae) up to ε(t): a regressor on the
+parameters alone predicts it almost perfectly. A real record also depends on when the tool
+enters and leaves the workpiece, interruptions of the cut, feed changes and wear.
+:class:`F1Variability` (switches, ranges, sources), :func:`draw_realisation`
+(:class:`F1Realisation`, seeded by ``SeedSequence([seed, case, F1_STREAM, r, tag])``),
+:func:`f1_history` and :func:`random_f1_history` draw such histories on top of the level model,
+whose parameter dependence they keep; the functions above keep their defaults and numbers.
 """
 
 from __future__ import annotations
@@ -401,6 +411,8 @@ class F1Variability:
             raise ValueError("F1Variability: entry_range_s must end before t_end_s")
         if self.exit and self.exit_range_s[1] >= self.t_end_s:
             raise ValueError("F1Variability: exit_range_s must end before t_end_s")
+        if self.nominal_t_in_s >= self.t_end_s:
+            raise ValueError("F1Variability: nominal_t_in_s must be before t_end_s")
 
     @classmethod
     def none(cls, **overrides) -> F1Variability:
@@ -623,6 +635,10 @@ def f1_history(
     describe the same virtual cut. ``model_options`` go to the level model (e.g. ``heatup``,
     ``rel_fluctuation``, ``area_m2``). A realisation with no effects gives the level model's
     history exactly.
+
+    Simplification: the cut-in and cut-out ramps keep the rise time t_r of the case's feed (a
+    feed step before the cut-out would change the chord-travel time of the exit by the factor
+    1/r_f; neglected).
     """
     cond = _conditions(n_rpm, fz_mm, ae_mm, diameter_mm, ap_mm, n_teeth)
     t = np.asarray(t, dtype=float)

@@ -16,6 +16,11 @@ thermocouple records and is what we use.
 
 The sensor positions themselves come with the mesh (:attr:`meshes.tagged.TaggedMesh.sensors`,
 coordinates in m); :func:`ordered_sensors` returns them in a fixed (sorted-name) order.
+
+A more realistic channel (issue 14), beside :func:`measure` whose behaviour is unchanged:
+:class:`SensorModel` (first-order thermocouple lag, slow drift, white noise, quantisation; ranges
+and sources in its docstring), applied by :func:`apply_sensor_model` to arrays and by
+:func:`measure_record` to a :class:`~thermo.inverse.record.SensorRecord`.
 """
 
 from __future__ import annotations
@@ -141,9 +146,10 @@ class SensorModel:
        square over ``drift_ref_s`` is ``drift_K``²: :math:`E[d(t)^2] = D t` with
        :math:`D = 2\,\text{drift\_K}^2/\text{drift\_ref\_s}`. Sources of such drift:
        cold-junction-compensation error as the connector warms, amplifier offset drift, and
-       inhomogeneity EMF of lead wires in a changing temperature gradient (Bentley,
-       *Principles of Measurement Systems* / thermocouple texts; DAQ thermocouple modules quote
-       CJC errors of order 0.5–1 °C). Default 0.5 K rms over 12 s: our assumption for a tared
+       inhomogeneity EMF of lead wires in a changing temperature gradient (thermocouple
+       metrology texts, e.g. Nicholas & White, *Traceable Temperatures*, Wiley, chapter on
+       thermocouples; DAQ thermocouple modules' data sheets quote CJC errors of order
+       0.5–1 °C). Default 0.5 K rms over 12 s: our assumption for a tared
        channel, below a module's absolute CJC error.
     3. **White noise** :math:`\mathcal N(0, \sigma^2)` per sample, ``sigma_K`` in K (paper 000
        §4.1: 0, 5, 10 K). Default 0 (the study sets σ).

@@ -5,12 +5,14 @@ A case file (stdlib :mod:`tomllib`) describes one run of paper 000 eq. (9) on a 
     [mesh]            file = "x.msh" | builtin = "insert-shank-bolt" | "box" | "bar" | "two-blocks"
                       unit = "m" | "mm" (file only; default "m"), max_span [m] (default 2)
     [mesh.params]     keyword arguments of the builtin's geometry (metres)
-    [materials.NAME]  k [W/(m K)], rho [kg/m³], c [J/(kg K)]  and/or  name = "wc-co"
+    [materials.NAME]  k [W/(m K)], rho [kg/m³], c [J/(kg K)]  and/or  name = "wc-co"; each a
+                      number or a table of temperature: { table = "k.csv" } (columns T_C,value)
+                      or { points = [[20.0, 85.0], [800.0, 68.0]] } (thermo.properties)
     [boundary.NAME]   type = temperature | flux | convection | insulated
                              | unknown-temperature | unknown-flux (inverse problem)
     [contact.NAME]    h_c [W/(m² K)]  (empty table = perfect contact)
     [time]            dt, t_end [s], T0 [°C], scheme = backward-euler | crank-nicolson
-    [solver]          linear_solver = gamg | mumps, rtol
+    [solver]          linear_solver = gamg | mumps, rtol; newton_rtol, newton_max_it (tables)
     [probes]          NAME = [x, y, z]  (metres; absent → the mesh's own sensors)
     [output]          fields = xdmf | vtx | none, snapshots = [s, ...]
 
@@ -38,7 +40,11 @@ Choices where the issue is silent:
   ``_ . -`` only, not ``time_s``, and each once (TOML refuses a repeated key; the error says
   ``probes.NAME: duplicate probe name at line N``).
 * ``name = "wc-co"`` in a material table takes that library material (DESIGN.md physics
-  defaults); any of ``k``, ``rho``, ``c`` given next to it override the library value.
+  defaults; ``wc-co-T`` and ``42crmo4-T`` with k(T), c(T)); any of ``k``, ``rho``, ``c`` given
+  next to it override the library value.
+* A property table is linear between its points and constant outside them; a table that does not
+  contain the initial temperature T0 is refused (almost always a table in kelvin). Any table makes
+  the forward model nonlinear (Newton per step, :mod:`thermo.nonlinear`).
 * At most one ``unknown-*`` boundary: the inverse methods of paper 000 estimate one history (F1).
   It is recorded as ``Case.unknown_boundary`` and left out of the forward problem.
 * ``[output]`` defaults: fields ``"xdmf"``, snapshots those of 4, 8, 12 s (paper 000 §4.2,
@@ -77,6 +83,8 @@ from thermo.problem import (
     TemperatureBC,
     TimeStepping,
 )
+from thermo.properties import _FORM as PROPERTY_FORM
+from thermo.properties import PropertyError, check_covers, parse_property
 
 FieldFormat = Literal["xdmf", "vtx", "none"]
 BUILTIN_MESHES: tuple[str, ...] = ("insert-shank-bolt", "box", "bar", "two-blocks")
@@ -306,17 +314,33 @@ def _mesh(r: _Reader, doc: dict) -> MeshSpec:
     return MeshSpec(builtin=builtin, params=dict(params), max_span=max_span)
 
 
-def _material(r: _Reader, key: str, parent: dict) -> Material:
+def _property_error(r: _Reader, key: str, err: PropertyError) -> CaseError:
+    """A :class:`thermo.properties.PropertyError` as a :class:`CaseError` of this case file."""
+    problem = str(err).removeprefix(f"{r.path}: {key}: ")
+    problem, _, expected = problem.partition("; expected ")
+    return r.fail(key, problem, expected or PROPERTY_FORM)
+
+
+def _material(r: _Reader, key: str, parent: dict, T0: float) -> Material:
     doc = r.table(parent, key, ("k", "rho", "c", "name"))
-    base: dict[str, float] = {}
+    base: dict[str, Any] = {}
     if "name" in doc:
         lowered = {"name": doc["name"].lower() if isinstance(doc["name"], str) else doc["name"]}
         lib = r.choice(lowered, f"{key}.name", tuple(sorted(MATERIALS)))
         base = {"k": MATERIALS[lib].k, "rho": MATERIALS[lib].rho, "c": MATERIALS[lib].c}
-    values = {
-        p: r.number(doc, f"{key}.{p}", default=base.get(p), positive=True)
-        for p in ("k", "rho", "c")
-    }
+    values: dict[str, Any] = {}
+    for p in ("k", "rho", "c"):
+        sub = f"{key}.{p}"
+        try:
+            if p in doc:
+                values[p] = parse_property(doc[p], case_path=r.path, key=sub)
+            elif p in base:
+                values[p] = base[p]
+            else:
+                raise r.fail(sub, "missing", PROPERTY_FORM)
+            check_covers(values[p], T0)
+        except PropertyError as err:
+            raise _property_error(r, sub, err) from err
     return Material(**values)
 
 
@@ -448,7 +472,7 @@ def parse_case(path: str | Path) -> Case:
     materials_doc = r.table(doc, "materials", None)
     if not materials_doc:
         raise r.fail("materials", "missing or empty", "one table [materials.GROUP] per volume")
-    materials = {g: _material(r, f"materials.{g}", materials_doc) for g in materials_doc}
+    materials = {g: _material(r, f"materials.{g}", materials_doc, time.T0) for g in materials_doc}
     tables: dict[str, Path] = {}
     boundaries: dict[str, BoundaryCondition] = {}
     unknown: tuple[str, str] | None = None
@@ -472,7 +496,7 @@ def parse_case(path: str | Path) -> Case:
             raise r.fail(key, "group is also a boundary", "contact groups disjoint from boundary")
         if "h_c" in cdoc:
             contact[group] = ContactConductance(h_c=r.number(cdoc, f"{key}.h_c", positive=True))
-    s = r.table(doc, "solver", ("linear_solver", "rtol"))
+    s = r.table(doc, "solver", ("linear_solver", "rtol", "newton_rtol", "newton_max_it"))
     problem = HeatProblem(
         materials=materials,
         boundaries=boundaries,
@@ -480,6 +504,8 @@ def parse_case(path: str | Path) -> Case:
         contact=contact,
         linear_solver=r.choice(s, "solver.linear_solver", ("gamg", "mumps"), default="gamg"),  # type: ignore[arg-type]
         rtol=r.number(s, "solver.rtol", default=1e-10, positive=True),
+        newton_rtol=r.number(s, "solver.newton_rtol", default=1e-10, positive=True),
+        newton_max_it=int(r.number(s, "solver.newton_max_it", default=30, positive=True)),
     )
     return Case(
         path=path,

@@ -284,7 +284,7 @@ def _summary(case: Case, result: Any, points: dict, tagged: TaggedMesh, files: d
         "n_cells": int(n_cells),
         "n_dofs": result.timings.get("n_dofs"),
         "n_steps": result.timings.get("n_steps"),
-        "materials": {g: vars(m) for g, m in case.problem.materials.items()},
+        "materials": {g: m.as_json() for g, m in case.problem.materials.items()},
         "boundaries": {g: type(bc).__name__ for g, bc in case.problem.boundaries.items()},
         "contact_h_c": {g: c.h_c for g, c in case.problem.contact.items()},
         "tables": {k: str(v) for k, v in case.tables.items()},

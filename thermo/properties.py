@@ -48,7 +48,7 @@ __all__ = [
     "parse_property",
 ]
 
-_FORM = (
+_FORM = PROPERTY_FORM = (
     'a positive number, { table = "FILE.csv" } (columns T_C,value) or '
     "{ points = [[T_C, value], ...] } with strictly increasing T_C and positive values"
 )

@@ -161,9 +161,9 @@ ERRORS = {
     "unknown key": (_variant("h = 25.0", "h = 25.0\nhh = 3"), "boundary.F3.hh", "h, T_inf"),
     "unknown type": (_variant('"temperature" ', '"dirichlet" '), "boundary.F1.type", "flux"),
     "missing type": (_variant('type = "convection"\n', ""), "boundary.F3.type", "one of"),
-    "missing k": (_variant("k = 85.0", ""), "materials.insert.k", "a number > 0"),
-    "string k": (_variant("k = 85.0", 'k = "85"'), "materials.insert.k", "finite number > 0"),
-    "negative rho": (_variant("rho = 14900.0", "rho = -1.0"), "materials.insert.rho", "> 0"),
+    "missing k": (_variant("k = 85.0", ""), "materials.insert.k", "a positive number"),
+    "string k": (_variant("k = 85.0", 'k = "85"'), "materials.insert.k", "a positive number"),
+    "negative rho": (_variant("rho = 14900.0", "rho = -1.0"), "materials.insert.rho", "positive"),
     "unknown material": (
         _variant("k = 85.0", 'name = "copper"\nk = 85.0'),
         "materials.insert.name",

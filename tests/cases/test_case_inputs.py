@@ -271,16 +271,10 @@ def test_unknown_boundary_seen_by_one_probe_passes(tmp_path: Path) -> None:
 
 
 @pytest.mark.mpi
-def test_probe_connectivity_check_on_two_ranks(tmp_path: Path) -> None:
-    import os
+def test_probe_connectivity_check_on_two_ranks(tmp_path: Path, mpirun: Path) -> None:
     import subprocess
     import sys
 
-    mpirun = Path(sys.executable).with_name("mpirun")
-    if not mpirun.exists():
-        if os.environ.get("CI"):
-            pytest.fail(f"CI is set but there is no mpirun beside {sys.executable}")
-        pytest.skip(f"no mpirun beside {sys.executable}")
     script = Path(__file__).with_name("mpi_case_checks.py")
     out = tmp_path / "ranks.json"
     cmd = [str(mpirun), "-n", "2", sys.executable, str(script), str(tmp_path), str(out)]

@@ -1,7 +1,6 @@
 """Two MPI ranks build, save and load the same tool mesh as one rank (global counts, measures)."""
 
 import json
-import os
 import subprocess
 import sys
 from pathlib import Path
@@ -24,11 +23,7 @@ def _run(tmp_path: Path, ranks: int) -> dict:
 
 
 @pytest.mark.mpi
-def test_two_ranks_build_and_load_same_mesh(tmp_path):
-    if not MPIRUN.exists():
-        if os.environ.get("CI"):  # the mpich wheel brings mpirun: in CI its absence is a failure
-            pytest.fail(f"CI is set but there is no mpirun beside {sys.executable}")
-        pytest.skip(f"no mpirun beside {sys.executable}")
+def test_two_ranks_build_and_load_same_mesh(tmp_path, mpirun):
     serial, parallel = _run(tmp_path, 1), _run(tmp_path, 2)
     for key in ("built", "loaded"):
         assert parallel[key]["cells"] == serial[key]["cells"]

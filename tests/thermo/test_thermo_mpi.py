@@ -1,13 +1,13 @@
 """Serial and 2-rank runs give the same probe histories (relative difference <= 1e-8).
 
 Both the constant-property (linear) and the temperature-dependent (Newton) solver are compared.
-Without ``mpirun`` beside the Python executable the test skips, except when the environment
+Without ``mpirun`` beside the Python executable the test skips (the ``mpirun`` fixture of
+conftest.py), except when the environment
 variable ``CI`` is set: there it fails, since the wheel stack brings ``mpirun`` and a silent skip
 would hide a broken MPI set-up.
 """
 
 import json
-import os
 import subprocess
 import sys
 from pathlib import Path
@@ -34,12 +34,7 @@ def _run(tmp_path: Path, ranks: int) -> dict:
 
 
 @pytest.mark.mpi
-def test_two_ranks_reproduce_serial_probes(tmp_path):
-    if not MPIRUN.exists():
-        message = f"no mpirun beside {sys.executable}"
-        if os.environ.get("CI"):
-            pytest.fail(f"{message}; CI is set, so the 2-rank tests must run")
-        pytest.skip(message)
+def test_two_ranks_reproduce_serial_probes(tmp_path, mpirun):
     serial, parallel = _run(tmp_path, 1), _run(tmp_path, 2)
     for prefix in ("", "N"):
         for name in ("S1", "S2", "S3", "CS1", "CS2", "CS3", "Cjump"):

@@ -167,7 +167,9 @@ def _convergence(path: Path, runs: dict) -> None:
             res = pair.result_vc if net == "vc" else pair.result_vf
             line = ax.semilogy(res.train_loss, label=f"{label} train")[0]
             ax.semilogy(res.val_loss, "--", color=line.get_color(), label=f"{label} val")
-        ax.set(xlabel="epoch", ylabel="MSE of standardised ln", title=f"network for {net}")
+        ax.set(
+            xlabel="epoch", ylabel="loss of standardised ln (MSE or L1)", title=f"network for {net}"
+        )
         ax.legend()
     fig.tight_layout()
     fig.savefig(path, dpi=120)

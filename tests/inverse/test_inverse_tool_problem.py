@@ -29,7 +29,9 @@ def test_example_case_is_the_tool_problem_with_a_prescribed_f1():
 def test_cache_key_follows_problem_and_geometry():
     geometry = ToolGeometry(size_factor=0.5)
     base = cache_key(problem=tool_problem(), geometry=geometry, boundary="F1")
-    assert base == cache_key(problem=tool_problem(), geometry=ToolGeometry(size_factor=0.5), boundary="F1")
+    assert base == cache_key(
+        problem=tool_problem(), geometry=ToolGeometry(size_factor=0.5), boundary="F1"
+    )
     changed = [
         cache_key(problem=tool_problem(h_F3=30.0), geometry=geometry, boundary="F1"),
         cache_key(problem=tool_problem(dt=0.025), geometry=geometry, boundary="F1"),

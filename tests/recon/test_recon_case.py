@@ -50,10 +50,11 @@ def test_quick_run_writes_everything(runs):
 
 def test_methods_side_by_side(runs):
     m = _metrics(runs / "a")
-    assert m["method"] == "student" and m["methods"] == ["student", "teacher", "tikhonov"]
+    assert m["method"] == "student"
+    assert m["methods"] == ["student", "teacher", "tikhonov", "fir", "params-only"]
     assert m["weights"]["student"]["members"] >= 2 and m["weights"]["teacher"]["members"] == 1
     for label, c in m["conditions"].items():
-        assert set(c["methods"]) == {"student", "teacher", "tikhonov"}
+        assert set(c["methods"]) == {"student", "teacher", "tikhonov", "fir", "params-only"}
         assert c["methods"]["student"]["sensors"] == c["sensors"]  # rendered = student
         for name in ("student", "teacher"):
             r = c["methods"][name]
@@ -65,6 +66,9 @@ def test_methods_side_by_side(runs):
         assert 0.0 <= c["band_coverage"] <= 1.0  # ensemble band of the student
         csv = np.genfromtxt(runs / "a" / label / "sensors.csv", delimiter=",", names=True)
         assert {"F1_student", "F1_teacher", "F1_tikhonov", "F1_truth"} <= set(csv.dtype.names)
+        for name in ("fir", "params-only"):  # baselines: finite, LOSO for the FIR filter
+            assert math.isfinite(c["methods"][name]["boundary"]["rmse"])
+        assert c["methods"]["fir"]["loso"]["mean"]["rmse"] > 0.0
     report = (runs / "a" / "report.md").read_text(encoding="utf-8")
     assert "## Methods side by side" in report and "| tikhonov |" in report
 

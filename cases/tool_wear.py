@@ -62,6 +62,14 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--flutes", type=int, default=4, help="number of flutes")
     p.add_argument("--k-features", type=int, default=30, help="features kept by MI selection")
     p.add_argument("--tools", type=int, default=None, help="virtual tools (default 5, quick 3)")
+    p.add_argument(
+        "--tool-reference",
+        type=int,
+        default=0,
+        metavar="N",
+        help="also give every record its features minus the mean of its tool's first N records "
+        "(features only, no labels; needs tool labels; default 0: off)",
+    )
     args = p.parse_args(argv)
     if args.features is None and (args.target or args.group or args.usage):
         p.error("--target/--group/--usage belong to --features")
@@ -69,6 +77,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         p.error("--features needs --target COL (the wear column)")
     if args.k_features < 1:
         p.error("--k-features must be >= 1")
+    if args.tool_reference < 0:
+        p.error("--tool-reference must be >= 0")
     return args
 
 
@@ -453,6 +463,14 @@ def main(argv: list[str] | None = None) -> int:
     setup = MillingSetup(spindle_rpm=args.spindle_rpm, flutes=args.flutes)
     with staged_dir(args.out) as tmp:
         x, y, names, groups, usage, usage_unit, info = _inputs(args, setup, tmp)
+        if args.tool_reference:
+            from surrogates.wear.pipeline import tool_reference_features
+
+            if groups is None:
+                raise ValueError("--tool-reference needs tool (group) labels in the data")
+            x = tool_reference_features(x, groups, usage, n_ref=args.tool_reference)
+            names = [*names, *(f"rel_{n}" for n in names)]
+            info["tool_reference"] = args.tool_reference
         n_groups = 0 if groups is None else len(set(groups))
         protocols = [GROUPED, RANDOM] if n_groups >= 3 else [RANDOM]
         if groups is not None and n_groups < 3:

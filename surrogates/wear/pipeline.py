@@ -79,6 +79,27 @@ def record_labels(records: list[ForceRecord]) -> tuple[np.ndarray | None, np.nda
     return groups, usage
 
 
+def tool_reference_features(
+    x: np.ndarray, groups: np.ndarray, usage: np.ndarray | None = None, *, n_ref: int = 3
+) -> np.ndarray:
+    """Append to ``x`` (N, F) each record's features minus its tool's reference: the mean of
+    the tool's first ``n_ref`` records (by time in use, else row order) -> (N, 2F).
+
+    A tool's first cuts are recorded when it enters service, before any wear label is needed,
+    so the reference is available for a tool never seen in training; it removes the tool's own
+    offsets (force coefficients, run-out) that a leave-one-tool-out test otherwise has to
+    extrapolate. Uses features only, never the wear labels.
+    """
+    x = np.asarray(x, dtype=float)
+    groups = np.asarray(groups).astype(str)
+    rel = np.empty_like(x)
+    for g in np.unique(groups):
+        idx = np.flatnonzero(groups == g)
+        order = idx if usage is None else idx[np.argsort(np.asarray(usage)[idx], kind="stable")]
+        rel[idx] = x[idx] - x[order[:n_ref]].mean(axis=0)
+    return np.concatenate([x, rel], axis=1)
+
+
 def usage_baseline():
     """Wear as a smooth function of time in use alone (see module docstring), unfitted."""
     return make_pipeline(

@@ -38,7 +38,7 @@ def test_fluctuation_seeded_and_sized():
     a = fluctuation(np.linspace(0, 120, 2401), seed=4, rel_std=0.03)
     b = fluctuation(np.linspace(0, 120, 2401), seed=4, rel_std=0.03)
     c = fluctuation(np.linspace(0, 120, 2401), seed=5, rel_std=0.03)
-    np.testing.assert_array_equal(a, b)
+    np.testing.assert_array_equal(a, b)  # same seed, same process: bit-identical
     assert not np.allclose(a, c)
     assert 0.02 < a.std() < 0.04
 
@@ -57,7 +57,7 @@ def test_measure_noise_resample_and_filter():
     t, y = measure(T, clean, sigma=5.0, seed=0)
     assert np.std(y - clean) == pytest.approx(5.0, rel=0.1)
     t2, y2 = measure(T, clean, sigma=5.0, seed=0)
-    np.testing.assert_array_equal(y, y2)
+    np.testing.assert_array_equal(y, y2)  # same seed, same process: bit-identical
     ts, ys = measure(T, clean, sigma=0.0, seed=0, sample_interval=0.1)
     assert ts[1] - ts[0] == pytest.approx(0.1) and ys.shape == (121, 2)
     np.testing.assert_allclose(ys[:, 0], np.sin(2 * np.pi * 0.1 * ts) + 100, atol=2e-3)

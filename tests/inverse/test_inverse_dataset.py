@@ -61,6 +61,7 @@ def test_build_save_load_and_split(tmp_path):
         cases=range(2, 28, 2),
     )
     merged = merge_datasets([a, b])
+    # bit identity of the same per-case computations in one process (same machine and build)
     np.testing.assert_array_equal(merged.noisy, ds.noisy)
     np.testing.assert_array_equal(merged.cases, np.arange(1, 28))
     one = ds.case(24, sigma=5.0)

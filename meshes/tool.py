@@ -53,6 +53,18 @@ edge along the flank (default 0.5, 1.0, 1.5, 2.0 mm), :math:`z_i` the height abo
 (default 2, 4, 6, 9.5 mm; S4 lies beyond ap = 8 mm) and :math:`\delta` = 0.1 mm the depth below the
 surface, so that point evaluation never falls on a facet of the boundary.
 
+These flank sensors see the cutting zone closely: S1 reaches about 70 % of the F1 rise, and the
+sensor signals have standard deviations of 50–140 K over a 12 s cut. Paper 000's own fit figures
+(R² 0.92–0.97 with RMSEs of 1.4–4.5 K, §4.2) imply signals with a standard deviation of only
+about 8–16 K, i.e. sensors much farther from the heat input. ``ToolGeometry(sensor_layout="body")``
+places S1..S4 where measured step responses give that range: thermocouples in blind holes in the
+cutter body above insert 0's seat, 8–10 mm radially inward from the cutting edge, 2–5 mm behind
+the rake plane and 12–17 mm above the insert tip (:data:`BODY_SENSORS`; measured on the standard
+mesh for the 27-case levels: signal standard deviations of about 11–26 K). Instrumented tool
+holders with thermocouples in the body are common practice where thin films are not available;
+the price is a severely ill-posed inverse problem (diffusion times of several seconds), which is
+what makes the virtual study discriminating.
+
 Files (:func:`save_tool_mesh`): ``<name>.msh`` (Gmsh 4.1) and the sensors side file
 ``<name>.sensors.json`` (:mod:`meshes.sensors`), both written atomically.
 
@@ -109,6 +121,14 @@ SENSOR_NAMES: tuple[str, ...] = ("S1", "S2", "S3", "S4")
 DEFAULT_EDGE_DISTANCES: tuple[float, ...] = (0.5e-3, 1.0e-3, 1.5e-3, 2.0e-3)
 DEFAULT_HEIGHTS: tuple[float, ...] = (2.0e-3, 4.0e-3, 6.0e-3, 9.5e-3)
 DEFAULT_DEPTH = 0.1e-3
+#: ``"body"`` layout: (radial distance inward from the cutting edge, y, height above the insert
+#: tip), m, of S1..S4 (module docstring).
+BODY_SENSORS: tuple[tuple[float, float, float], ...] = (
+    (8.0e-3, -2.0e-3, 12.0e-3),
+    (10.0e-3, -5.0e-3, 13.0e-3),
+    (8.0e-3, -5.0e-3, 15.0e-3),
+    (10.0e-3, -2.0e-3, 17.0e-3),
+)
 
 
 def sensor_points(
@@ -118,7 +138,11 @@ def sensor_points(
     heights: Sequence[float] = DEFAULT_HEIGHTS,
     depth: float = DEFAULT_DEPTH,
 ) -> dict[str, np.ndarray]:
-    """Sensor coordinates (m), name → array of shape (3,), on the flank of insert 0.
+    """Sensor coordinates (m), name → array of shape (3,), by ``geometry.sensor_layout``.
+
+    ``"flank"``: on the flank of insert 0 at ``edge_distances``, ``heights``, ``depth``;
+    ``"body"``: the points :data:`BODY_SENSORS` in the cutter body above insert 0's seat (the
+    flank arguments are then not used).
 
     Args:
         geometry: the tool the sensors belong to.
@@ -126,6 +150,12 @@ def sensor_points(
         heights: height z_i (m) above the insert tip, one per sensor.
         depth: distance δ (m) below the flank surface.
     """
+    if geometry.sensor_layout == "body":
+        r = 0.5 * geometry.cutting_diameter
+        return {
+            name: np.array([r - dx, y, geometry.insert_tip_z + z])
+            for name, (dx, y, z) in zip(SENSOR_NAMES, BODY_SENSORS, strict=True)
+        }
     if len(edge_distances) != len(heights):
         raise ValueError(
             f"sensor_points: edge_distances ({len(edge_distances)}) and heights ({len(heights)}) "

@@ -14,6 +14,8 @@ from dataclasses import dataclass
 from typing import Any
 
 _MM = 1.0e-3
+#: Sensor layouts of the built-in tool (:func:`meshes.tool.sensor_points`).
+SENSOR_LAYOUTS: tuple[str, ...] = ("flank", "body")
 
 
 @dataclass(frozen=True)
@@ -43,6 +45,10 @@ class ToolGeometry:
             (0.15, 0.8, 4 mm), each multiplied by ``size_factor``.
         refine_distance: distance from F1 at which the size has grown to h_insert (3 mm).
         size_factor: mesh knob, see :data:`MEASURED_DOFS` and :func:`size_factor_for_dofs`.
+        sensor_layout: where the sensors S1..S4 sit (:func:`meshes.tool.sensor_points`):
+            ``"flank"`` (thin-film thermocouples on the insert flank, 0.5–2 mm from the edge,
+            the default) or ``"body"`` (thermocouples in blind holes in the cutter body above
+            the insert seat, whose signals fall in the range paper 000's own fit figures imply).
     """
 
     cutting_diameter: float = 25.0 * _MM
@@ -69,13 +75,21 @@ class ToolGeometry:
     h_body: float = 4.0 * _MM
     refine_distance: float = 3.0 * _MM
     size_factor: float = 1.0
+    sensor_layout: str = "flank"
 
     def __post_init__(self) -> None:
         if not (isinstance(self.n_inserts, int) and 1 <= self.n_inserts <= 8):
             raise ValueError(
                 f"ToolGeometry.n_inserts must be an int in 1..8, got {self.n_inserts!r}"
             )
-        for f in dataclasses.fields(self)[:-1]:
+        if self.sensor_layout not in SENSOR_LAYOUTS:
+            raise ValueError(
+                f"ToolGeometry.sensor_layout must be one of {SENSOR_LAYOUTS}, got "
+                f"{self.sensor_layout!r}"
+            )
+        for f in dataclasses.fields(self):
+            if f.name in ("size_factor", "sensor_layout"):
+                continue
             value = getattr(self, f.name)
             ok = isinstance(value, int | float) and math.isfinite(value) and value >= 0
             if not ok or (value == 0 and f.name != "flank_contact_width"):

@@ -127,6 +127,26 @@ def test_volumes_positive_and_consistent_with_geometry(tagged):
     assert sum(vol.values()) > full - vol["shank"]  # inserts protrude, so totals are plausible
 
 
+def _sensor_volumes(tagged) -> list[set[int]]:
+    """Volume tags of the cells that contain each sensor S1..S4."""
+    msh = tagged.mesh
+    pts = np.array([tagged.sensors[n] for n in ("S1", "S2", "S3", "S4")])
+    tree = dolfinx.geometry.bb_tree(msh, msh.topology.dim)
+    cand = dolfinx.geometry.compute_collisions_points(tree, pts)
+    hits = dolfinx.geometry.compute_colliding_cells(msh, cand, pts)
+    cell_tag = np.empty(msh.topology.index_map(3).size_local, dtype=np.int32)
+    cell_tag[tagged.cell_tags.indices] = tagged.cell_tags.values
+    return [set(cell_tag[hits.links(i)].tolist()) for i in range(len(pts))]
+
+
+def test_body_sensor_layout_lies_in_the_cutter_body():
+    body = tool_mesh(ToolGeometry(size_factor=2.0, sensor_layout="body"), MPI.COMM_SELF)
+    shank = body.volume_groups["shank"]
+    assert _sensor_volumes(body) == [{shank}] * 4
+    with pytest.raises(ValueError, match="sensor_layout must be one of"):
+        ToolGeometry(sensor_layout="shank")
+
+
 def test_sensors_inside_insert_at_distinct_distances_from_f1(tagged):
     msh = tagged.mesh
     pts = np.array([tagged.sensors[n] for n in ("S1", "S2", "S3", "S4")])

@@ -84,6 +84,7 @@ def test_save_load_roundtrip(untrained, tmp_path):
     a, b = untrained.recommend(**GOOD), loaded.recommend(**GOOD)
     assert (a.vc, a.vf) == (b.vc, b.vf)
     x = np.ones((2, untrained.encoder.n_features))
+    # JSON keeps every float exactly, so the same machine gives the same bits
     np.testing.assert_array_equal(untrained.net_vc(x), loaded.net_vc(x))
     (tmp_path / "bad.json").write_text("{}")
     with pytest.raises(ValueError, match="bad.json"):

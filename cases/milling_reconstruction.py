@@ -222,7 +222,7 @@ def _training_data(args: argparse.Namespace, progress: bool):
 
 def _estimators(args: argparse.Namespace, needed: set[str], weights_out: Path, progress: bool):
     """``{"teacher", "student"}`` estimators: shipped, from ``--weights``, or retrained."""
-    from surrogates.ihcp.estimator import max_weight_difference, shipped
+    from surrogates.ihcp.estimator import shipped
 
     if not (needed & set(NEURAL)) and not args.retrain:
         return {}, None
@@ -238,18 +238,16 @@ def _estimators(args: argparse.Namespace, needed: set[str], weights_out: Path, p
     teacher, students, report = train_estimators(ds, config)
     teacher.save(weights_out / "teacher")
     students.save(weights_out / "student")
-    report["max_abs_difference_to_shipped"] = None
-    if not args.quick:
-        try:
-            diff = max(
-                max_weight_difference(teacher, shipped("teacher", directory=args.weights)),
-                max_weight_difference(students, shipped("student", directory=args.weights)),
-            )
-        except FileNotFoundError:
-            diff = None
-        report["max_abs_difference_to_shipped"] = diff
-        verdict = "identical" if diff == 0.0 else f"max |difference| {diff}"
-        print(f"milling_reconstruction: retrained weights vs shipped: {verdict}")
+    from surrogates.ihcp.recon_training import weight_differences
+
+    diff = weight_differences(teacher, students, args.weights)  # default: the shipped weights
+    report["difference_to_shipped"] = diff
+    report["max_abs_difference_to_shipped"] = diff["max"]
+    if diff["max"] is None:
+        verdict = f"not comparable ({diff['note']})"
+    else:
+        verdict = "identical" if diff["max"] == 0.0 else f"max |difference| {diff['max']}"
+    print(f"milling_reconstruction: retrained weights vs {diff['compared_with']}: {verdict}")
     atomic_write_text(weights_out / "training.json", json.dumps(report, indent=2, default=float))
     return {"teacher": teacher, "student": students}, report
 

@@ -202,8 +202,11 @@ def test_retrain_on_a_given_data_set(tmp_path, toy_ihcp_dataset):
     toy_ihcp_dataset.save(tmp_path / "ds" / "ihcp_dataset")
     common = ["--quick", "--cache", str(tmp_path / "cache"), "--no-progress", "--retrain"]
     common += ["--dataset", str(tmp_path / "ds"), "--compare", "tikhonov"]
-    for run in ("r1", "r2"):
-        assert main(["--out", str(tmp_path / run), *common]) == 0
+    assert main(["--out", str(tmp_path / "r1"), *common]) == 0
+    weights_r1 = ["--weights", str(tmp_path / "r1" / "weights")]
+    assert main(["--out", str(tmp_path / "r2"), *common, *weights_r1]) == 0
+    record = json.loads((tmp_path / "r2" / "weights" / "training.json").read_text())
+    assert record["max_abs_difference_to_shipped"] == 0.0  # same process, same machine
     # bit identity of two seeded trainings in one process (same machine and library build)
     w1, w2 = (np.load(tmp_path / r / "weights" / "student.npz") for r in ("r1", "r2"))
     assert w1.files == w2.files and all(np.array_equal(w1[k], w2[k]) for k in w1.files)

@@ -294,3 +294,112 @@ def on_case_grid(record: SensorRecord, *, dt: float, t_end: float, where: str) -
         f"record is sampled every {step:g} s: resample it to multiples of dt, or set the case's "
         f"dt to its sampling interval"
     )
+
+
+RECORDSET_FORMAT = "millheat.record_set/1"
+
+
+@dataclass(frozen=True)
+class RecordSet:
+    """Many sensor records on one time grid with one sensor list, with their provenance.
+
+    Saved as ``NAME.npz`` (``times`` (n_t,), ``values``/``clean`` (n, n_t, n_s) °C, ``truth``
+    (n, n_t), ``params`` (n, 3)) plus ``NAME.json`` (sensor names, per-record ``meta``, the
+    set's ``meta``: generating model, seeds, splits), both written atomically.
+    """
+
+    records: tuple[SensorRecord, ...]
+    meta: Mapping[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        recs = tuple(self.records)
+        if not recs:
+            raise ValueError("RecordSet: no records")
+        t, names = recs[0].times, recs[0].names
+        for r in recs[1:]:
+            if r.names != names or r.times.shape != t.shape or not np.array_equal(r.times, t):
+                raise ValueError("RecordSet: every record needs the same times and sensor names")
+        object.__setattr__(self, "records", recs)
+        object.__setattr__(self, "meta", dict(self.meta))
+
+    def __len__(self) -> int:
+        return len(self.records)
+
+    def where(self, **match: Any) -> list[SensorRecord]:
+        """Records whose ``meta`` has every ``key = value`` of ``match`` (a callable value is
+        used as a predicate)."""
+
+        def ok(r: SensorRecord) -> bool:
+            for k, v in match.items():
+                have = r.meta.get(k)
+                if not (v(have) if callable(v) else have == v):
+                    return False
+            return True
+
+        return [r for r in self.records if ok(r)]
+
+    def save(self, path: str | os.PathLike) -> tuple[Path, Path]:
+        import json
+
+        from thermo.atomic import atomic_path
+
+        path = Path(path)
+        npz, js = path.with_suffix(".npz"), path.with_suffix(".json")
+        recs = self.records
+        arrays = {
+            "times": recs[0].times,
+            "values": np.stack([r.values for r in recs]),
+            "params": np.stack([[r.params.get(k, np.nan) for k in PARAM_KEYS] for r in recs]),
+        }
+        if all(r.clean is not None for r in recs):
+            arrays["clean"] = np.stack([r.clean for r in recs])
+        if all(r.truth is not None for r in recs):
+            arrays["truth"] = np.stack([r.truth for r in recs])
+        with atomic_path(npz) as tmp:
+            np.savez_compressed(tmp, **arrays)
+        doc = {
+            "format": RECORDSET_FORMAT,
+            "units": {"times": "s", "values": "degC", "clean": "degC", "params": PARAM_KEYS},
+            "sensor_names": list(recs[0].names),
+            "record_meta": [dict(r.meta) for r in recs],
+            "meta": self.meta,
+        }
+        atomic_write_text(js, json.dumps(doc, indent=1, default=float))
+        return npz, js
+
+    @classmethod
+    def load(cls, path: str | os.PathLike) -> RecordSet:
+        import json
+
+        path = Path(path)
+        npz, js = path.with_suffix(".npz"), path.with_suffix(".json")
+        try:
+            doc = json.loads(js.read_text(encoding="utf-8"))
+        except (OSError, ValueError) as err:
+            raise ValueError(f"{js}: cannot read record-set metadata ({err})") from err
+        if doc.get("format") != RECORDSET_FORMAT:
+            raise ValueError(
+                f"{js}: format must be {RECORDSET_FORMAT!r}, got {doc.get('format')!r}"
+            )
+        with np.load(npz) as data:
+            a = {k: data[k] for k in data.files}
+        names = tuple(doc["sensor_names"])
+        records = []
+        for i, meta in enumerate(doc["record_meta"]):
+            params = {
+                k: float(v)
+                for k, v in zip(PARAM_KEYS, a["params"][i], strict=True)
+                if np.isfinite(v)
+            }
+            records.append(
+                SensorRecord(
+                    times=a["times"],
+                    values=a["values"][i],
+                    names=names,
+                    params=params,
+                    truth=a["truth"][i] if "truth" in a else None,
+                    clean=a["clean"][i] if "clean" in a else None,
+                    meta=meta,
+                )
+            )
+        return cls(tuple(records), meta=doc.get("meta", {}))

@@ -82,7 +82,7 @@ def test_save_load_roundtrip(untrained, tmp_path):
     path = untrained.save(tmp_path / "w.json")
     loaded = CuttingRecommender.load(path)
     a, b = untrained.recommend(**GOOD), loaded.recommend(**GOOD)
-    assert (a.vc, a.vf) == (b.vc, b.vf)
+    assert (a.vc, a.vf) == (b.vc, b.vf)  # same weights, same process: same bits
     x = np.ones((2, untrained.encoder.n_features))
     # JSON keeps every float exactly, so the same machine gives the same bits
     np.testing.assert_array_equal(untrained.net_vc(x), loaded.net_vc(x))
@@ -131,6 +131,7 @@ def test_numpy_forward_with_linear_shortcut_matches_flax_and_round_trips():
         stack(x), np.asarray(net(jnp.asarray(x, jnp.float32))), rtol=2e-5, atol=2e-6
     )
     again = DenseStack.from_dict(stack.to_dict())
+    # a dict round trip of the same arrays, evaluated in the same process: same numbers
     np.testing.assert_allclose(again(x), stack(x), rtol=1e-12)
     assert (
         DenseStack.from_dict(DenseStack.from_module(vc_network(5, seed=0)).to_dict()).skip is None

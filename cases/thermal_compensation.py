@@ -128,7 +128,20 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--sampling", type=float, default=None, help="sampling interval s (60/300)")
     p.add_argument("--repeats", type=int, default=None, help="repeats per cell (5; quick: 2)")
-    p.add_argument("--epochs", type=int, default=20, help="training epochs (paper: 20)")
+    p.add_argument(
+        "--epochs",
+        type=int,
+        default=None,
+        help="training epochs (transfer study: the paper's 20; --machine-csv and "
+        "--linear-vs-lstm, trained from scratch: 100)",
+    )
+    p.add_argument(
+        "--learning-rate",
+        type=float,
+        default=None,
+        help="Adam step (transfer study: the paper's 1e-3; from-scratch modes --machine-csv and "
+        "--linear-vs-lstm: 3e-3)",
+    )
     p.add_argument(
         "--screen",
         choices=("paper", "singles", "all"),
@@ -232,7 +245,8 @@ def run_machine_csv(args: argparse.Namespace) -> Path:
     res = compensate_series(
         table, cols, test_from=args.test_from, regions=parse_regions(args.regions),
         n_inputs=args.n_inputs, window=args.window, stride=args.stride,
-        repeats=args.repeats or 3, config=FineTuneConfig(epochs=args.epochs), seed=args.seed,
+        repeats=args.repeats or 3, seed=args.seed,
+        config=FineTuneConfig(epochs=args.epochs or 100, learning_rate=args.learning_rate or 3e-3),
         source=str(args.machine_csv),
     )  # fmt: skip
     m = {"machine_csv": str(args.machine_csv), "seed": args.seed, **res.metrics}
@@ -350,7 +364,8 @@ def run(args: argparse.Namespace) -> Path | None:  # noqa: PLR0915 - one linear 
     repeats = args.repeats or (2 if args.quick else 5)
     final_repeats = 3 if args.quick else 5
     screen_mode = args.screen or "paper"
-    paper_cfg = FineTuneConfig(epochs=args.epochs)
+    args.epochs = args.epochs or 20
+    paper_cfg = FineTuneConfig(epochs=args.epochs, learning_rate=args.learning_rate or 1e-3)
     out = Path(args.out)
     with staged_dir(out, comm=comm) as tmp:
         info = bcast(_prepare(args, sampling, repeats, paper_cfg, tmp) if root else None, comm)
@@ -363,7 +378,9 @@ def run(args: argparse.Namespace) -> Path | None:  # noqa: PLR0915 - one linear 
         # budgets: the paper's (20 epochs over each member's own set) and equal optimiser steps
         # (every member as many steps as 20 epochs over C9, the paper's recommended set)
         spe = -(-len(aged.ids(CONDITION_SETS["C9"])) // paper_cfg.batch_size)
-        steps_cfg = FineTuneConfig(epochs=args.epochs, steps_per_epoch=spe)
+        steps_cfg = FineTuneConfig(
+            epochs=args.epochs, learning_rate=paper_cfg.learning_rate, steps_per_epoch=spe
+        )
         budgets = {"steps": steps_cfg, "epochs": paper_cfg}
         if args.budget != "both":
             budgets = {args.budget: budgets[args.budget]}
@@ -681,7 +698,8 @@ def run_linear_vs_lstm(args: argparse.Namespace) -> Path:
     sampling = args.sampling or (300.0 if args.quick else 60.0)
     window = args.window if args.window > 1 else 16
     stride = args.stride if args.stride > 1 else 2
-    lr = 3e-3  # from scratch, a larger step than the fine-tuning's 1e-3 (stated in the table)
+    lr = args.learning_rate or 3e-3  # from scratch: a larger step than fine-tuning's 1e-3
+    args.epochs = args.epochs or 100
     config = FineTuneConfig(epochs=args.epochs, learning_rate=lr)
     parts, selections = [], {}
     for machine in ("lumped", "dynamic"):

@@ -45,7 +45,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import jax
 import jax.numpy as jnp
@@ -56,9 +56,6 @@ from thermo.atomic import atomic_write_bytes, atomic_write_text
 
 from .models import KERNEL_SIZE, ConvRecurrent
 from .windows import N_PARAMS, MinMaxScaler, pad_start
-
-if TYPE_CHECKING:
-    from thermo.inverse.reconstruction import InverseMethod
 
 FORMAT = "millheat.neural_inverse/1"
 #: Folder of the weights shipped with millheat (made by ``milling_reconstruction --retrain``).
@@ -306,16 +303,6 @@ class NeuralInverse:
             return mean, None
         sd = members.std(axis=0, ddof=1)
         return mean, np.stack([mean - z * sd, mean + z * sd], axis=1)
-
-    def as_method(self, name: str | None = None, *, z: float = 1.96) -> InverseMethod:
-        """This estimator as a :class:`thermo.inverse.reconstruction.InverseMethod` (no LOSO: the
-        networks take all four sensors)."""
-        from thermo.inverse.reconstruction import InverseMethod
-
-        def estimate(times, measured, params):
-            return self.estimate(times, measured, params, z=z)
-
-        return InverseMethod(name or self.kind, estimate, None)
 
     # ---- storage ---------------------------------------------------------------------------
 

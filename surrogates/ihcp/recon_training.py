@@ -35,6 +35,7 @@ from typing import Any
 import numpy as np
 
 from surrogates.training import TrainConfig, count_parameters, fit, predict
+from thermo.inverse.record import SensorRecord
 
 from .distill import PAPER_LAMBDA, distill
 from .estimator import NeuralInverse, build_member, max_weight_difference, shipped
@@ -42,9 +43,10 @@ from .metrics import regression_report
 from .models import KERNEL_SIZE, STUDENT_FILTERS, STUDENT_UNITS, TEACHER_FILTERS, TEACHER_UNITS
 from .windows import (
     N_FEATURES,
-    CaseArrays,
     MinMaxScaler,
     WindowedSplit,
+    features,
+    label,
     split_cases,
     window_cases,
 )
@@ -81,18 +83,14 @@ class EstimatorTraining:
             raise ValueError(f"EstimatorTraining: epochs must be >= 1, got {self}")
 
 
-def _versions(ds: Any, ids: list[int], *, noisy: bool) -> dict[int, CaseArrays]:
+def _versions(ds: Any, ids: list[int], *, noisy: bool) -> dict[int, SensorRecord]:
     """Case ``c`` with clean sensors under key c, and its record at the j-th stored noise level
     σ > 0 under key c + 100 j (so ``key % 100`` is the case id)."""
     sigmas = [float(s) for s in ds.sigmas if s > 0] if noisy else []
-    out: dict[int, CaseArrays] = {}
+    out: dict[int, SensorRecord] = {}
     for c in ids:
-        one = ds.case(c)
-        records = [one.clean] + [ds.case(c, sigma=s).values for s in sigmas]
-        for j, rec in enumerate(records):
-            out[c + 100 * j] = CaseArrays(
-                params=one.param_vector(), sensors=rec, label=one.truth, time=one.times
-            )
+        for j, sigma in enumerate([None, *sigmas]):
+            out[c + 100 * j] = ds.case(c, sigma=sigma)
     return out
 
 
@@ -119,8 +117,8 @@ def train_estimators(
     cases = _versions(ds, ids, noisy=config.noisy_inputs)
     train_keys = [k for k in cases if k % 100 in split["train"]]
     val_keys = [k for k in cases if k % 100 in split["val"]]
-    xs = MinMaxScaler.fit(np.concatenate([cases[c].features() for c in split["train"]]))
-    ys = MinMaxScaler.fit(np.concatenate([cases[c].label for c in split["train"]]))
+    xs = MinMaxScaler.fit(np.concatenate([features(cases[c]) for c in split["train"]]))
+    ys = MinMaxScaler.fit(np.concatenate([label(cases[c]) for c in split["train"]]))
     kw = {"x_scaler": xs, "y_scaler": ys, "window": config.window, "padded": True}
     train = window_cases(cases, train_keys, **kw)
     val = window_cases(cases, val_keys, **kw)

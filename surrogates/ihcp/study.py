@@ -22,11 +22,12 @@ import numpy as np
 from flax import nnx
 
 from surrogates.training import TrainConfig, TrainResult, count_parameters, fit, predict
+from thermo.inverse.record import SensorRecord
 
 from .distill import PAPER_LAMBDA, PAPER_TEMPERATURE, distill
 from .metrics import regression_report
 from .models import make_model, make_student, student_sizes
-from .windows import CaseArrays, IHCPData, add_sensor_noise, sliding_windows
+from .windows import IHCPData, add_sensor_noise, features, label, sliding_windows
 
 
 def score(model: nnx.Module, data: IHCPData, result: TrainResult | None = None) -> dict[str, Any]:
@@ -97,14 +98,14 @@ def student_sweep(
 
 
 def score_on_noisy_case(
-    model: nnx.Module, case: CaseArrays, data: IHCPData, *, sigma: float, seed: int
+    model: nnx.Module, case: SensorRecord, data: IHCPData, *, sigma: float, seed: int
 ) -> dict[str, Any]:
     """Metrics of ``model`` on ``case`` with N(0, σ²) noise (σ in K) added to its sensors,
     scaled with ``data``'s training-split scalers (§4.1, Table 5)."""
     noisy = add_sensor_noise(case, sigma=sigma, seed=seed)
     x, y = sliding_windows(
-        data.x_scaler.transform(noisy.features()),
-        data.y_scaler.transform(noisy.label),
+        data.x_scaler.transform(features(noisy)),
+        data.y_scaler.transform(label(noisy)),
         window=data.window,
     )
     pred = np.asarray(predict(model, x))

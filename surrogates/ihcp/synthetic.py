@@ -29,7 +29,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from .windows import CaseArrays
+from thermo.inverse.record import SensorRecord
 
 T_AMBIENT = 20.0
 SENSOR_GAINS = (0.6, 0.45, 0.35, 0.25)
@@ -45,11 +45,11 @@ def case_params(case_id: int) -> np.ndarray:
     return np.array([LEVELS["N"][i // 9], LEVELS["fz"][(i // 3) % 3], LEVELS["ae"][i % 3]])
 
 
-def synthetic_case(case_id: int, *, n_steps: int = 120, dt: float = 0.1, seed: int) -> CaseArrays:
+def synthetic_case(case_id: int, *, n_steps: int = 120, dt: float = 0.1, seed: int) -> SensorRecord:
     """One synthetic case (time axis ``n_steps · dt`` s); the wobble is drawn from ``seed``."""
     if n_steps < 2 or not dt > 0:
         raise ValueError(f"synthetic_case: need n_steps >= 2 and dt > 0, got {n_steps}, {dt}")
-    n, fz, ae = p = case_params(case_id)
+    n, fz, ae = case_params(case_id)
     rng = np.random.default_rng([seed, case_id])
     t = np.arange(n_steps) * dt
     rise = 300.0 * (n / 509.0) ** 0.4 * (fz / 0.075) ** 0.3 * (ae / 0.2) ** 0.5
@@ -63,7 +63,14 @@ def synthetic_case(case_id: int, *, n_steps: int = 120, dt: float = 0.1, seed: i
     for k in range(n_steps):
         s = s + dt / taus * (T_AMBIENT + gains * (label[k] - T_AMBIENT) - s)
         sensors[k] = s
-    return CaseArrays(params=p, sensors=sensors, label=label, time=t)
+    return SensorRecord(
+        times=t,
+        values=sensors,
+        names=tuple(f"S{j + 1}" for j in range(len(SENSOR_GAINS))),
+        params={"n_rpm": n, "fz_mm": fz, "ae_mm": ae},
+        truth=label,
+        meta={"case": int(case_id), "source": "synthetic"},
+    )
 
 
 def synthetic_cases(
@@ -72,15 +79,15 @@ def synthetic_cases(
     case_ids: Sequence[int] = tuple(range(1, 28)),
     n_steps: int = 120,
     dt: float = 0.1,
-) -> dict[int, CaseArrays]:
-    """``{case_id: CaseArrays}`` for ``case_ids`` (default all 27)."""
+) -> dict[int, SensorRecord]:
+    """``{case_id: SensorRecord}`` for ``case_ids`` (default all 27)."""
     return {int(c): synthetic_case(int(c), n_steps=n_steps, dt=dt, seed=seed) for c in case_ids}
 
 
-def exact_inverse(case: CaseArrays, *, sensor: int = 0) -> np.ndarray:
+def exact_inverse(case: SensorRecord, *, sensor: int = 0) -> np.ndarray:
     """F1 temperature recovered exactly from sensor ``sensor``, shape (n_steps - 1,) for t >= 1
-    (Δt taken from ``case.time``)."""
-    s = case.sensors[:, sensor]
-    dt = float(case.time[1] - case.time[0])
+    (Δt taken from ``case.times``)."""
+    s = case.values[:, sensor]
+    dt = float(case.times[1] - case.times[0])
     g, tau = SENSOR_GAINS[sensor], SENSOR_TAUS[sensor]
     return T_AMBIENT + (s[:-1] - T_AMBIENT + tau / dt * (s[1:] - s[:-1])) / g

@@ -1,6 +1,7 @@
 r"""Sliding windows, min–max scaling and the case split of the IHCP data set (paper 000, §3.2).
 
-Per time step :math:`t` of a milling case the network sees 7 features
+A milling case is a :class:`thermo.inverse.record.SensorRecord` (the one record type). Per time
+step :math:`t` the network sees 7 features (:func:`features`)
 
 .. math::  u_t = (N,\ f_z,\ a_e,\ T_{s1}(t),\ T_{s2}(t),\ T_{s3}(t),\ T_{s4}(t))
 
@@ -32,54 +33,27 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from thermo.inverse.record import PARAM_KEYS, SensorRecord
+
 N_PARAMS = 3  # N (r/min), fz (mm/z), ae (mm)
 N_SENSORS = 4
 N_FEATURES = N_PARAMS + N_SENSORS
 
 
-@dataclass(frozen=True)
-class CaseArrays:
-    """One milling case as arrays.
+def features(record: SensorRecord) -> np.ndarray:
+    """Per-step inputs (N, fz, ae, T_s1..T_sm) of a sensor record, shape (n_steps, 3 + n_s)
+    (7 in the paper); the record needs its machining parameters."""
+    p = record.param_vector()
+    n = record.values.shape[0]
+    return np.concatenate([np.broadcast_to(p, (n, N_PARAMS)), record.values], axis=1)
 
-    Attributes:
-        params: machining parameters (N r/min, fz mm/z, ae mm), shape (3,).
-        sensors: sensor temperatures in °C, shape (n_steps, n_sensors); the paper has 4, fewer
-            serve leave-one-sensor-out studies.
-        label: F1 (cutting-zone) temperature in °C, shape (n_steps,).
-        time: time axis in s, shape (n_steps,).
-    """
 
-    params: np.ndarray
-    sensors: np.ndarray
-    label: np.ndarray
-    time: np.ndarray
-
-    def __post_init__(self) -> None:
-        p, s = np.asarray(self.params, float), np.asarray(self.sensors, float)
-        y, t = np.asarray(self.label, float), np.asarray(self.time, float)
-        if p.shape != (N_PARAMS,):
-            raise ValueError(f"CaseArrays.params: expected shape (3,) = (N, fz, ae), got {p.shape}")
-        if s.ndim != 2 or s.shape[1] < 1:
-            raise ValueError(
-                f"CaseArrays.sensors: expected shape (n_steps, n_sensors >= 1), got {s.shape}"
-            )
-        if y.shape != (s.shape[0],) or t.shape != (s.shape[0],):
-            raise ValueError(
-                f"CaseArrays.label/time: expected shape ({s.shape[0]},), got {y.shape}/{t.shape}"
-            )
-        for name, arr in (("params", p), ("sensors", s), ("label", y), ("time", t)):
-            if not np.all(np.isfinite(arr)):
-                raise ValueError(f"CaseArrays.{name}: contains NaN or inf")
-        object.__setattr__(self, "params", p)
-        object.__setattr__(self, "sensors", s)
-        object.__setattr__(self, "label", y)
-        object.__setattr__(self, "time", t)
-
-    def features(self) -> np.ndarray:
-        """Per-step inputs (N, fz, ae, T_s1..T_sm), shape (n_steps, 3 + n_sensors) (7 in the
-        paper)."""
-        n = self.sensors.shape[0]
-        return np.concatenate([np.broadcast_to(self.params, (n, N_PARAMS)), self.sensors], axis=1)
+def label(record: SensorRecord) -> np.ndarray:
+    """The F1 label of a record (its ``truth``), shape (n_steps,); ValueError without one."""
+    if record.truth is None:
+        where = record.meta.get("source", "record")
+        raise ValueError(f"{where}: a training record needs its F1 truth (the label)")
+    return record.truth
 
 
 def sliding_windows(
@@ -211,7 +185,7 @@ def pad_start(features: np.ndarray, *, window: int) -> np.ndarray:
 
 
 def window_cases(
-    cases: Mapping[int, CaseArrays],
+    cases: Mapping[int, SensorRecord],
     ids: Sequence[int],
     *,
     x_scaler: MinMaxScaler,
@@ -224,19 +198,20 @@ def window_cases(
     parts = []
     for c in ids:
         case = cases[c]
-        feats = x_scaler.transform(case.features())
-        labels = y_scaler.transform(case.label)
+        feats = x_scaler.transform(features(case))
+        labels = y_scaler.transform(label(case))
         if padded:
             feats = pad_start(feats, window=window)
             labels = np.concatenate([np.full(window - 1, labels[0]), labels])
         x, y = sliding_windows(feats, labels, window=window)
-        steps = np.arange(case.label.shape[0] - y.shape[0], case.label.shape[0])
+        n = case.times.size
+        steps = np.arange(n - y.shape[0], n)
         parts.append((x, y, np.full(y.shape, c), steps))
     return WindowedSplit(*(np.concatenate(a) for a in zip(*parts, strict=True)))
 
 
 def prepare_dataset(
-    cases: Mapping[int, CaseArrays],
+    cases: Mapping[int, SensorRecord],
     *,
     window: int,
     seed: int,
@@ -251,8 +226,8 @@ def prepare_dataset(
     every step (:func:`pad_start`); the paper's default windows only complete histories.
     """
     split = split_cases(list(cases), seed=seed, test_case=test_case, val_fraction=val_fraction)
-    train_feats = np.concatenate([cases[c].features() for c in split["train"]])
-    train_labels = np.concatenate([cases[c].label for c in split["train"]])
+    train_feats = np.concatenate([features(cases[c]) for c in split["train"]])
+    train_labels = np.concatenate([label(cases[c]) for c in split["train"]])
     xs, ys = MinMaxScaler.fit(train_feats), MinMaxScaler.fit(train_labels)
     kw = {"x_scaler": xs, "y_scaler": ys, "window": window, "padded": padded}
     return IHCPData(
@@ -266,14 +241,12 @@ def prepare_dataset(
     )
 
 
-def add_sensor_noise(case: CaseArrays, *, sigma: float, seed: int) -> CaseArrays:
+def add_sensor_noise(case: SensorRecord, *, sigma: float, seed: int) -> SensorRecord:
     """Copy of ``case`` with i.i.d. noise N(0, sigma²) (sigma in K) on the sensors (§4.1)."""
     if sigma < 0:
         raise ValueError(f"add_sensor_noise: sigma must be >= 0 K, got {sigma}")
-    noise = np.random.default_rng(seed).normal(0.0, sigma, size=case.sensors.shape)
-    return CaseArrays(
-        params=case.params, sensors=case.sensors + noise, label=case.label, time=case.time
-    )
+    noise = np.random.default_rng(seed).normal(0.0, sigma, size=case.values.shape)
+    return case.with_values(case.values + noise, sigma_K=float(sigma), noise_seed=seed)
 
 
 def cases_from_arrays(
@@ -283,8 +256,8 @@ def cases_from_arrays(
     times: np.ndarray,
     f1: np.ndarray,
     sensors: np.ndarray,
-) -> dict[int, CaseArrays]:
-    """``{case_id: CaseArrays}`` from stacked arrays in the data-set layout.
+) -> dict[int, SensorRecord]:
+    """``{case_id: SensorRecord}`` from stacked arrays in the data-set layout (sensors S1..Sn).
 
     Args:
         case_ids: shape (n_cases,), 1-based ids.
@@ -308,7 +281,15 @@ def cases_from_arrays(
             raise ValueError(
                 f"cases_from_arrays: {name} has shape {got} (leading axes), expected {want}"
             )
+    names = tuple(f"S{j + 1}" for j in range(sensors.shape[2]))
     return {
-        int(c): CaseArrays(params=params[i], sensors=sensors[i], label=f1[i], time=times)
+        int(c): SensorRecord(
+            times=times,
+            values=sensors[i],
+            names=names,
+            params=dict(zip(PARAM_KEYS, params[i], strict=True)),
+            truth=f1[i],
+            meta={"case": int(c)},
+        )
         for i, c in enumerate(ids)
     }

@@ -21,15 +21,15 @@ from thermo.inverse.dataset import IHCPDataset
 def _save_synthetic(folder, *, seed: int = 0, n_steps: int = 30) -> None:
     cases = synthetic_cases(seed=seed, n_steps=n_steps)
     ids = np.array(sorted(cases))
-    clean = np.stack([cases[c].sensors for c in ids])
+    clean = np.stack([cases[c].values for c in ids])
     sigmas = np.array([0.0, 5.0])
     rng = np.random.default_rng(seed)
     noisy = np.stack([clean + rng.normal(0.0, s, clean.shape) for s in sigmas])
     IHCPDataset(
         cases=ids,
-        params=np.stack([cases[c].params for c in ids]),
-        times=cases[1].time,
-        f1=np.stack([cases[c].label for c in ids]),
+        params=np.stack([cases[c].param_vector() for c in ids]),
+        times=cases[1].times,
+        f1=np.stack([cases[c].truth for c in ids]),
         clean=clean,
         sigmas=sigmas,
         noisy=noisy,

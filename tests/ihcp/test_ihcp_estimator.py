@@ -9,8 +9,9 @@ import pytest
 
 from surrogates.ihcp.estimator import NeuralInverse, build_member, max_weight_difference
 from surrogates.ihcp.recon_training import EstimatorTraining, train_estimators
-from surrogates.ihcp.windows import CaseArrays, MinMaxScaler, pad_start, window_cases
+from surrogates.ihcp.windows import MinMaxScaler, features, pad_start, window_cases
 from surrogates.training import predict
+from thermo.inverse.record import SensorRecord
 
 SPEC = {"filters": [4], "units": [3], "n_features": 7}
 PARAMS = {"n_rpm": 509.0, "fz_mm": 0.075, "ae_mm": 0.2}
@@ -41,9 +42,10 @@ def test_pad_start_gives_one_window_per_step():
     padded = pad_start(feats, window=3)
     assert padded.shape == (7, 2)
     np.testing.assert_array_equal(padded[:3], np.repeat(feats[:1], 3, axis=0))
-    case = CaseArrays(params=[500.0, 0.1, 0.2], sensors=np.ones((5, 4)), label=np.arange(5.0),
-                      time=np.arange(5.0))  # fmt: skip
-    xs, ys = MinMaxScaler.fit(case.features()), MinMaxScaler.fit(case.label)
+    case = SensorRecord(np.arange(5.0), np.ones((5, 4)), ("S1", "S2", "S3", "S4"),
+                        params={"n_rpm": 500.0, "fz_mm": 0.1, "ae_mm": 0.2},
+                        truth=np.arange(5.0))  # fmt: skip
+    xs, ys = MinMaxScaler.fit(features(case)), MinMaxScaler.fit(case.truth)
     kw = {"x_scaler": xs, "y_scaler": ys, "window": 3}
     full = window_cases({1: case}, [1], padded=True, **kw)
     plain = window_cases({1: case}, [1], **kw)

@@ -742,6 +742,10 @@ def _check_args(args: argparse.Namespace) -> None:
         parse_regions(args.regions)
         read_machine_csv(args.machine_csv, _columns(args))
         return
+    if args.window < 1 or args.stride < 1:
+        raise ValueError(f"--window {args.window} --stride {args.stride}: both must be >= 1")
+    if args.linear_vs_lstm:
+        return
     repeats = args.repeats or (2 if args.quick else 5)
     if repeats < 2:
         raise ValueError(

@@ -33,3 +33,24 @@ def test_case_script_tiny_run(tmp_path):
     for name in ("report.md", "fig10_main_effects.png", "table7_anova_steps.csv", "data_aged.csv",
                  "table10_baselines.csv", "selected_inputs.csv"):  # fmt: skip
         assert (out / name).is_file()
+
+
+def test_linear_vs_lstm_tiny_run(tmp_path):
+    """The --linear-vs-lstm mode writes one row per machine and model (tiny budget: the
+    numbers are not the point here; the measured ones are in the README)."""
+    from cases.thermal_compensation import main
+
+    out = tmp_path / "lvl"
+    argv = ["--out", str(out), "--linear-vs-lstm", "--sampling", "1800", "--epochs", "1",
+            "--repeats", "1", "--fresh", "1", "--window", "4", "--stride", "1"]  # fmt: skip
+    assert main(argv) == 0
+    m = json.loads((out / "metrics.json").read_text())
+    rows = {(r["machine"], r["model"]): r for r in m["rows"]}
+    models = {"none", "ridge", "ridge_window", "lstm_static", "lstm_window"}
+    assert set(rows) == {(a, b) for a in ("lumped", "dynamic") for b in models}
+    for r in rows.values():
+        assert r["rmse_H20_um"] > 0 and r["rmse_fresh_um"] > 0 and r["noise_floor_um"] > 1.0
+    for machine in ("lumped", "dynamic"):  # ridge on the sensors beats no compensation
+        assert (
+            rows[(machine, "ridge")]["rmse_H20_um"] < 0.5 * rows[(machine, "none")]["rmse_H20_um"]
+        )

@@ -78,3 +78,34 @@ def test_machine_csv_bad_column_is_one_line(tmp_path, capsys):
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and f"{data}: missing column(s) ['dz']" in err[0]
     assert not (tmp_path / "res").exists()
+
+
+def test_windows_regions_and_column_options():
+    import pytest
+
+    from surrogates.compensation.data import windows
+    from surrogates.compensation.machine_csv import MachineColumns, parse_list, parse_regions
+    from surrogates.compensation.selection import select_columns
+
+    x = np.arange(10.0)[:, None]
+    w = windows(x, window=3, stride=2)
+    assert w.shape == (10, 3, 1)
+    np.testing.assert_array_equal(w[5, :, 0], [1.0, 3.0, 5.0])  # oldest first
+    np.testing.assert_array_equal(w[1, :, 0], [0.0, 0.0, 1.0])  # before the start: first sample
+    assert parse_regions("sp=a,b; col=c") == {"sp": ["a", "b"], "col": ["c"]}
+    with pytest.raises(ValueError, match="NAME=COL"):
+        parse_regions("a,b")
+    with pytest.raises(ValueError, match="comma-separated"):
+        parse_list("a,,b", "--temperature-columns")
+    with pytest.raises(ValueError, match="more than once"):
+        MachineColumns("t", ("a", "t"), "d")
+    rng = np.random.default_rng(1)
+    sig = rng.uniform(0, 3, 300)
+    df = pd.DataFrame({"a": sig, "b": rng.uniform(0, 3, 300), "c": rng.uniform(0, 3, 300),
+                       "dz_um": 2 * sig + 0.05 * rng.normal(size=300)})  # fmt: skip
+    _, sel, _ = select_columns(
+        {"r": df}, ["a", "b", "c"], regions={"one": ["b", "a"], "two": ["c"]}
+    )
+    assert sel == {"one": "a", "two": "c"}
+    with pytest.raises(ValueError, match="not among"):
+        select_columns({"r": df}, ["a", "b"], regions={"one": ["z"]})

@@ -202,8 +202,15 @@ def _columns(args):
     from surrogates.compensation.machine_csv import MachineColumns, parse_list
 
     if args.temperature_columns is None:
-        if args.machine_csv is not None:
-            raise ValueError("--machine-csv needs --temperature-columns A,B,...")
+        options = {
+            "--machine-csv": args.machine_csv,
+            "--time-column": args.time_column,
+            "--drift-column": args.drift_column,
+            "--speed-column": args.speed_column,
+        }
+        named = [o for o, v in options.items() if v is not None]
+        if named:
+            raise ValueError(f"{named[0]} needs --temperature-columns A,B,... as well")
         return None
     return MachineColumns(
         time=args.time_column or "time_s",

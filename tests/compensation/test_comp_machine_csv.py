@@ -109,3 +109,34 @@ def test_windows_regions_and_column_options():
     assert sel == {"one": "a", "two": "c"}
     with pytest.raises(ValueError, match="not among"):
         select_columns({"r": df}, ["a", "b"], regions={"one": ["z"]})
+
+
+def test_transfer_path_reads_arbitrary_columns(tmp_path):
+    """--data-delivery/--data-aged with the user's own column names: MI selection over those
+    columns, features and pretraining (tiny budget) run through the case's preparation step."""
+    from cases.thermal_compensation import _prepare, build_parser
+    from surrogates.compensation.transfer import FineTuneConfig
+    from thermo.machine.centre import simulate_state
+
+    names = {"time_s": "t [s]", "dz_um": "Z-Drift", "S25": "spindle 1", "S26": "spindle 2",
+             "C16": "col front", "C15": "col rear", "B1": "bed", "A1": "room"}  # fmt: skip
+    paths = {}
+    for state in ("delivery", "aged"):
+        rec = simulate_state(state, sampling_interval_s=1800.0)
+        rows = [df[list(names)].rename(columns=names).assign(run=n) for n, df in rec.items()]
+        paths[state] = tmp_path / f"{state}.csv"
+        pd.concat(rows).to_csv(paths[state], index=False)
+    temps = ",".join(v for k, v in names.items() if k not in ("time_s", "dz_um"))
+    args = build_parser().parse_args(
+        ["--data-delivery", str(paths["delivery"]), "--data-aged", str(paths["aged"]),
+         "--condition-column", "run", "--time-column", "t [s]", "--drift-column", "Z-Drift",
+         "--temperature-columns", temps,
+         "--regions", "spindle=spindle 1,spindle 2;column=col front,col rear;base=bed"]
+    )  # fmt: skip
+    info = _prepare(args, 1800.0, 2, FineTuneConfig(epochs=1), tmp_path)
+    assert list(info["selected"]) == ["spindle", "column", "base"]
+    assert info["selected"]["base"] == "bed"
+    assert info["selected"]["spindle"] in ("spindle 1", "spindle 2")
+    x, y = info["aged"]["H20"]
+    assert x.shape == (17, 1, 3) and y.shape == (17,)
+    assert set(info["pre_rmse"]) == {f"H{i}'" for i in range(1, 17)}

@@ -1,4 +1,5 @@
-"""Figures 10–14 analogues of paper 001 (matplotlib, Agg): main-effect bars with ±1 std,
+"""Figures 10–14 analogues of paper 001 (matplotlib, Agg) of the held-out response ``rmse``:
+main-effect bars with ±1 std,
 two-factor interaction heat maps of the mean RMSE, and the three-factor interaction lines."""
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ def main_effects(table: pd.DataFrame, path: Path) -> Path:
         g = table.groupby(f)["rmse"].agg(["mean", "std"]).loc[_levels(table, f)]
         ax.bar(g.index, g["mean"], yerr=g["std"], capsize=3, color="tab:blue", alpha=0.8)
         ax.set_title(f"Factor {f}")
-        ax.set_ylabel("mean RMSE_avg (µm)")
+        ax.set_ylabel("mean held-out RMSE (µm)")
     fig.tight_layout()
     fig.savefig(path, dpi=120)
     plt.close(fig)
@@ -43,7 +44,7 @@ def interaction_heatmap(table: pd.DataFrame, rows: str, cols: str, path: Path) -
             ax.text(j, i, f"{piv.iat[i, j]:.2f}", ha="center", va="center", fontsize=7, color="w")
     ax.set_xlabel(f"Factor {cols}")
     ax.set_ylabel(f"Factor {rows}")
-    fig.colorbar(im, ax=ax, label="mean RMSE_avg (µm)")
+    fig.colorbar(im, ax=ax, label="mean held-out RMSE (µm)")
     fig.tight_layout()
     fig.savefig(path, dpi=120)
     plt.close(fig)
@@ -59,7 +60,7 @@ def three_way(table: pd.DataFrame, path: Path) -> Path:
         line = ax.plot(bl, sub.mean(axis=1), marker="o", label=a)[0]
         ax.vlines(bl, sub.min(axis=1), sub.max(axis=1), color=line.get_color(), alpha=0.4)
     ax.set_xlabel("Factor B")
-    ax.set_ylabel("mean RMSE_avg over C (µm)")
+    ax.set_ylabel("mean held-out RMSE over C (µm)")
     ax.legend(title="Factor A")
     fig.tight_layout()
     fig.savefig(path, dpi=120)

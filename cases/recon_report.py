@@ -86,8 +86,13 @@ def _method_table(metrics: dict) -> list[str]:
         "",
         "Student = mean of the distilled-student ensemble (band: mean ± 1.96 sd of the members, "
         "model spread only); teacher = the CNN-GRU teacher (no band); tikhonov = first-order "
-        "Tikhonov, discrepancy principle (posterior band, noise part only). The networks never "
-        "saw these three conditions in training.",
+        "Tikhonov, discrepancy principle (posterior band, noise part only); fir = baseline ridge "
+        "FIR filter on 20 lagged samples of each sensor and the parameters; params-only = "
+        "baseline history from the machining parameters alone (no sensor). The networks and the "
+        "baselines never saw these three conditions in training. Caution: the data come from "
+        "the inverse's own forward model (same mesh and step, no model uncertainty), which "
+        "favours the classical methods; `python -m cases.ihcp_surrogates` judges on data from "
+        "a different model.",
         "",
         "| condition | method | sensor RMSE vs measured (K) | vs clean (K) | boundary RMSE (K) "
         "| LOSO RMSE (K) | band coverage | time (ms) |",

@@ -35,7 +35,7 @@ from thermo.inverse.method import BoundaryEstimate, MethodContext
 from thermo.inverse.record import PARAM_KEYS, SensorRecord
 
 #: Ridge strengths searched by the cross-validation.
-ALPHAS = tuple(float(a) for a in np.logspace(-4, 4, 17))
+ALPHAS = tuple(float(a) for a in np.logspace(-4, 4, 9))
 
 
 def _training(context: MethodContext, name: str) -> list[SensorRecord]:
@@ -104,7 +104,7 @@ class FIRFilter:
         self.records = _training(context, self.name)
         self.past = int(context.option("past", 20))
         self.future = int(context.option("future", 0))
-        self.folds = int(context.option("folds", 5))
+        self.folds = int(context.option("folds", 3))
         if self.past < 1 or self.future < 0:
             raise ValueError(
                 f"fir: past >= 1 and future >= 0 needed, got {self.past}, {self.future}"

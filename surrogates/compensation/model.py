@@ -2,7 +2,8 @@ r"""The pretrained BiLSTM compensator of paper 001 (Table 1) and its structural 
 
 Keras-compatible layers written as Flax NNX modules:
 
-* :class:`LSTMCell` — Keras LSTM (gates i, f, c, o; ``kernel`` (in, 4u), ``recurrent_kernel``
+* :class:`surrogates.layers.LSTM` — Keras LSTM, the one LSTM of millheat, shared with the IHCP
+  networks (gates i, f, c, o; ``kernel`` (in, 4u), ``recurrent_kernel``
   (u, 4u), one ``bias`` (4u) with forget bias 1), so its parameter count is Keras'
   :math:`4\,(u\,(u+\text{in})+u)`:
 
@@ -40,6 +41,8 @@ import jax
 import jax.numpy as jnp
 from flax import nnx
 
+from surrogates.layers import LSTM
+
 POSITIONS: tuple[str, ...] = ("I", "II", "III", "IV")
 INSERT_KINDS: tuple[str, ...] = ("none", "dense", "lstm")
 PRETRAINED_LAYERS: tuple[str, ...] = ("bidirectional", "bidirectional_1", "regression_head_1")
@@ -76,43 +79,12 @@ class Dense(nnx.Module):
         return x @ self.kernel[...] + self.bias[...]
 
 
-class LSTMCell(nnx.Module):
-    """Keras LSTM over a sequence (batch, T, in) -> (batch, T, units), zero initial state."""
-
-    def __init__(self, in_features: int, units: int, *, rngs: nnx.Rngs):
-        self.units = units
-        self.kernel = nnx.Param(_glorot(rngs.params(), (in_features, 4 * units)))
-        rec = jax.nn.initializers.orthogonal()(rngs.params(), (units, 4 * units), jnp.float32)
-        self.recurrent_kernel = nnx.Param(rec)
-        self.bias = nnx.Param(jnp.zeros((4 * units,), jnp.float32).at[units : 2 * units].set(1.0))
-
-    def __call__(self, x: jax.Array) -> jax.Array:
-        w, u, b, n = self.kernel[...], self.recurrent_kernel[...], self.bias[...], self.units
-        zx = x @ w + b  # (batch, T, 4u), input part of all steps at once
-
-        def step(carry, z_t):
-            h, c = carry
-            z = z_t + h @ u
-            i, f = jax.nn.sigmoid(z[..., :n]), jax.nn.sigmoid(z[..., n : 2 * n])
-            g, o = jnp.tanh(z[..., 2 * n : 3 * n]), jax.nn.sigmoid(z[..., 3 * n :])
-            c = f * c + i * g
-            h = o * jnp.tanh(c)
-            return (h, c), h
-
-        zeros = jnp.zeros(x.shape[:1] + (n,), x.dtype)
-        if x.shape[1] == 1:  # one step: no scan needed (the paper's input is (1, 3))
-            _, h = step((zeros, zeros), zx[:, 0])
-            return h[:, None, :]
-        _, hs = jax.lax.scan(step, (zeros, zeros), jnp.swapaxes(zx, 0, 1))
-        return jnp.swapaxes(hs, 0, 1)
-
-
 class BiLSTM(nnx.Module):
     """Bidirectional LSTM, outputs concatenated: (batch, T, in) -> (batch, T, 2u) or (batch, 2u)."""
 
     def __init__(self, in_features: int, units: int, *, return_sequences: bool, rngs: nnx.Rngs):
-        self.forward_layer = LSTMCell(in_features, units, rngs=rngs)
-        self.backward_layer = LSTMCell(in_features, units, rngs=rngs)
+        self.forward_layer = LSTM(in_features, units, rngs=rngs)
+        self.backward_layer = LSTM(in_features, units, rngs=rngs)
         self.return_sequences = return_sequences
 
     def __call__(self, x: jax.Array) -> jax.Array:
@@ -127,7 +99,7 @@ class InsertLSTM(nnx.Module):
     """Unidirectional LSTM(width) keeping the width; reads 2-D input as a length-1 sequence."""
 
     def __init__(self, width: int, *, rngs: nnx.Rngs):
-        self.cell = LSTMCell(width, width, rngs=rngs)
+        self.cell = LSTM(width, width, rngs=rngs)
 
     def __call__(self, x: jax.Array) -> jax.Array:
         if x.ndim == 2:

@@ -41,6 +41,7 @@ import jax
 import jax.numpy as jnp
 from flax import nnx
 
+from surrogates.layers import LSTM
 from surrogates.training import count_parameters
 
 from .windows import N_FEATURES
@@ -126,45 +127,6 @@ class GRU(nnx.Module):
 
     def __call__(self, x: jax.Array) -> jax.Array:
         return self.recur(self.project(x))  # one matmul for the inputs of all steps
-
-
-class LSTM(nnx.Module):
-    """Keras LSTM (gates i, f, c, o) returning the full sequence (B, T, in) -> (B, T, units)."""
-
-    def __init__(self, in_features: int, units: int, *, rngs: nnx.Rngs):
-        self.units = units
-        self.kernel = nnx.Param(
-            nnx.initializers.glorot_uniform()(rngs.params(), (in_features, 4 * units))
-        )
-        self.recurrent_kernel = nnx.Param(
-            nnx.initializers.orthogonal()(rngs.params(), (units, 4 * units))
-        )
-        self.bias = nnx.Param(jnp.zeros((4 * units,)).at[units : 2 * units].set(1.0))
-
-    def project(self, x: jax.Array) -> jax.Array:
-        """Input part of all gates, x W + b: (..., T, in) -> (..., T, 4u); no recurrence."""
-        return x @ self.kernel[...] + self.bias[...]
-
-    def recur(self, xw: jax.Array, *, unroll: int | bool = 1) -> jax.Array:
-        """The recurrence from h = c = 0 over projected inputs (B, T, 4u) -> (B, T, units);
-        ``unroll`` as in :meth:`GRU.recur`."""
-        u = self.units
-        uk = self.recurrent_kernel[...]
-
-        def step(carry, xw_t):
-            h, c = carry
-            g = xw_t + h @ uk
-            i, f = jax.nn.sigmoid(g[:, :u]), jax.nn.sigmoid(g[:, u : 2 * u])
-            c = f * c + i * jnp.tanh(g[:, 2 * u : 3 * u])
-            h = jax.nn.sigmoid(g[:, 3 * u :]) * jnp.tanh(c)
-            return (h, c), h
-
-        zeros = jnp.zeros((xw.shape[0], u), xw.dtype)
-        _, hs = jax.lax.scan(step, (zeros, zeros), jnp.swapaxes(xw, 0, 1), unroll=unroll)
-        return jnp.swapaxes(hs, 0, 1)
-
-    def __call__(self, x: jax.Array) -> jax.Array:
-        return self.recur(self.project(x))
 
 
 class ConvRecurrent(nnx.Module):

@@ -7,7 +7,6 @@ from flax import nnx
 
 from surrogates.ihcp.models import (
     GRU,
-    LSTM,
     Conv1D,
     conv_gru_param_count,
     make_model,
@@ -15,6 +14,7 @@ from surrogates.ihcp.models import (
     parameter_table,
     student_sizes,
 )
+from surrogates.layers import LSTM
 from surrogates.training import count_parameters
 
 

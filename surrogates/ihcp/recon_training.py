@@ -35,6 +35,7 @@ from typing import Any
 import numpy as np
 
 from surrogates.training import TrainConfig, count_parameters, fit, predict
+from thermo.inverse.design import RECONSTRUCTION_CASES, TEST_CASE
 from thermo.inverse.record import SensorRecord
 
 from .distill import PAPER_LAMBDA, distill
@@ -50,9 +51,6 @@ from .windows import (
     split_cases,
     window_cases,
 )
-
-RECONSTRUCTION_CASES = (5, 14, 23)
-TEST_CASE = 24
 
 
 @dataclass(frozen=True)

@@ -29,27 +29,20 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from thermo.inverse.design import case_params
 from thermo.inverse.record import SensorRecord
 
 T_AMBIENT = 20.0
 SENSOR_GAINS = (0.6, 0.45, 0.35, 0.25)
 SENSOR_TAUS = (0.5, 0.8, 1.2, 1.6)  # s
-LEVELS = {"N": (382.0, 509.0, 636.0), "fz": (0.05, 0.075, 0.1), "ae": (0.1, 0.2, 0.3)}
-
-
-def case_params(case_id: int) -> np.ndarray:
-    """(N r/min, fz mm/z, ae mm) of full-factorial case ``case_id`` in 1..27."""
-    if not 1 <= case_id <= 27:
-        raise ValueError(f"case_params: case id must be in 1..27, got {case_id}")
-    i = case_id - 1
-    return np.array([LEVELS["N"][i // 9], LEVELS["fz"][(i // 3) % 3], LEVELS["ae"][i % 3]])
 
 
 def synthetic_case(case_id: int, *, n_steps: int = 120, dt: float = 0.1, seed: int) -> SensorRecord:
     """One synthetic case (time axis ``n_steps · dt`` s); the wobble is drawn from ``seed``."""
     if n_steps < 2 or not dt > 0:
         raise ValueError(f"synthetic_case: need n_steps >= 2 and dt > 0, got {n_steps}, {dt}")
-    n, fz, ae = case_params(case_id)
+    p = case_params(case_id)  # the 27-case design of thermo.inverse.design
+    n, fz, ae = p["n_rpm"], p["fz_mm"], p["ae_mm"]
     rng = np.random.default_rng([seed, case_id])
     t = np.arange(n_steps) * dt
     rise = 300.0 * (n / 509.0) ** 0.4 * (fz / 0.075) ** 0.3 * (ae / 0.2) ** 0.5

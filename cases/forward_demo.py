@@ -26,8 +26,9 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import sys
 from pathlib import Path
+
+from cases.exits import run_main
 
 EXAMPLE = Path(__file__).resolve().parent / "examples" / "tool_forward.toml"
 #: Conditions of the shipped F1 table (see its header); used when ``--seed`` regenerates it.
@@ -93,20 +94,14 @@ def demo_case(*, case_path: Path = EXAMPLE, quick: bool = False, seed: int | Non
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Run the demo; returns the exit code (2 on a bad case file)."""
+    """Run the demo; returns the exit code (bad input: ValueError, see cases.exits)."""
     args = build_parser().parse_args(argv)
-    from thermo.case import CaseError
+    case = demo_case(case_path=args.case, quick=args.quick, seed=args.seed)
+    from mpi4py import MPI
 
-    try:
-        case = demo_case(case_path=args.case, quick=args.quick, seed=args.seed)
-        from mpi4py import MPI
+    from thermo.case_run import run_case
 
-        from thermo.case_run import run_case
-
-        result = run_case(case, args.out, progress=True)
-    except CaseError as err:
-        print(f"forward_demo: error: {err}", file=sys.stderr)
-        return 2
+    result = run_case(case, args.out, progress=True)
     if MPI.COMM_WORLD.rank == 0:
         peaks = ", ".join(f"{k} {v.max():.1f} °C" for k, v in result.probes.items())
         print(
@@ -118,4 +113,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    raise SystemExit(run_main(main, "cases.forward_demo"))

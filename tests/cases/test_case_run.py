@@ -228,3 +228,18 @@ def test_forward_demo_quick(tmp_path: Path) -> None:
     assert abs(summary["energy"]["balance_rel"]) < 1e-6
     peaks = [summary["probes"][s]["max_C"] for s in ("S1", "S2", "S3", "S4")]
     assert all(20.0 < p < 720.0 for p in peaks) and peaks == sorted(peaks, reverse=True)
+
+
+def test_forward_demo_bad_case_exits_2_with_one_line(tmp_path: Path, capsys) -> None:
+    from cases.exits import run_main
+    from cases.forward_demo import main as demo
+
+    bad = tmp_path / "bad.toml"
+    bad.write_text("[mesh]\nbuiltin = 'nope'\n")
+    assert (
+        run_main(demo, "cases.forward_demo", ["--case", str(bad), "--out", str(tmp_path / "o")])
+        == 2
+    )
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("cases.forward_demo: error: ") and "\n" not in err and "bad.toml" in err
+    assert not (tmp_path / "o").exists()

@@ -28,9 +28,7 @@ def _run(tmp_path: Path, ranks: int) -> dict:
 
 @pytest.mark.mpi
 @pytest.mark.slow
-def test_two_ranks_reproduce_serial_factorial(tmp_path):
-    if not MPIRUN.exists():
-        pytest.skip(f"no mpirun beside {sys.executable}")
+def test_two_ranks_reproduce_serial_factorial(tmp_path, mpirun):
     serial, parallel = _run(tmp_path, 1), _run(tmp_path, 2)
     assert (serial["ranks"], parallel["ranks"]) == (1, 2)
     assert parallel["cells"] == serial["cells"]

@@ -199,7 +199,7 @@ def read_record_csv(
     if time_column not in header:
         hint = ""
         if "time_ms" in header:
-            hint = " (a 'time_ms' column: pass time_column='time_ms', time_unit='ms')"
+            hint = " (a 'time_ms' column: use --time-column time_ms --time-unit ms)"
         raise ValueError(f"{path}: no time column {time_column!r} in {header}{hint}")
     has_truth = truth_column is not None and truth_column in header
     if sensor_columns is None:

@@ -57,6 +57,12 @@ def build_parser() -> argparse.ArgumentParser:
         "--cache", type=Path, default=Path("results/.cache/ihcp_robustness"), metavar="DIR"
     )
     p.add_argument("--no-loso", action="store_true", help="skip leave-one-sensor-out")
+    p.add_argument(
+        "--sensors",
+        choices=("body", "flank"),
+        default="body",
+        help="sensor layout of the tool (meshes.tool): body (default) or flank",
+    )
     return p
 
 
@@ -64,11 +70,11 @@ def _settings(args: argparse.Namespace):
     from thermo.inverse.virtual_lab import SCENARIOS, GeneratingModel
 
     if args.quick:
-        model = GeneratingModel(size_factor=1.0, dt=0.1, inverse_dt=0.2)
+        model = GeneratingModel(size_factor=1.0, dt=0.1, inverse_dt=0.2, sensor_layout=args.sensors)
         nominal_size, cases = 2.0, QUICK_CASES
         draws, reals = args.draws or 2, args.realisations or 2
     else:
-        model = GeneratingModel()
+        model = GeneratingModel(sensor_layout=args.sensors)
         nominal_size, cases = 0.5, tuple(range(1, 28))
         draws, reals = args.draws or 4, args.realisations or 3
     scenarios = tuple(args.scenarios or SCENARIOS)

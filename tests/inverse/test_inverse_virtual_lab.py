@@ -134,3 +134,17 @@ def test_fem_draws_share_runs_and_differ_by_model(tmp_path):
     assert not np.allclose(out["h_F3#0"].step, out["none#0"].step)
     again = draw_responses(draws, small, cache=tmp_path)  # from the cache
     np.testing.assert_array_equal(again["h_F3#0"].step, out["h_F3#0"].step)
+
+
+def test_flank_sensor_offsets_stay_on_the_flank():
+    from meshes.tool import ToolGeometry
+    from thermo.inverse.virtual_lab import _on_surface
+
+    g = ToolGeometry(sensor_layout="flank")
+    a = np.radians(g.clearance_deg)
+    normal = np.array([np.cos(a), -np.sin(a), 0.0])
+    off = np.array([1e-4, -2e-4, 1.5e-4])
+    moved = _on_surface(off, g)
+    assert abs(moved @ normal) < 1e-18 and moved[2] == off[2]
+    body = ToolGeometry(sensor_layout="body")
+    np.testing.assert_array_equal(_on_surface(off, body), off)

@@ -18,7 +18,8 @@ a **generating model** that differs from the **nominal model** the inverse metho
     5·10³–5·10⁴ W/(m² K) (clamped carbide–steel joints at moderate pressure; Madhusudana,
     *Thermal Contact Conductance*, 2nd ed., Springer 2014, ch. 3 and 9; Yovanovich 2005);
   - insert conductivity ±10 % (WC–Co grades of 6–10 % Co span 80–100 W/(m K), DESIGN.md);
-  - sensor positions ±0.2 mm per axis (drilling and TFTC patterning tolerances);
+  - sensor positions ±0.2 mm per axis (drilling and TFTC patterning tolerances; flank sensors
+    move along the flank face only, keeping their depth below the surface);
   - thermocouple lag, first order with τ ∈ 0.05–0.3 s, drawn per record (sheathed/exposed
     junctions of 0.25–1 mm; ASTM MNL 12, *Manual on the Use of Thermocouples in Temperature
     Measurement*, 4th ed., 1993, ch. 8);
@@ -228,7 +229,8 @@ def draw_responses(
         probes = {}
         for d in members:
             for name, off in zip(names, d.offsets, strict=True):
-                probes[f"{name}@{d.label}"] = tuple(float(x) for x in tagged.sensors[name] + off)
+                shift = _on_surface(np.asarray(off), geometry)
+                probes[f"{name}@{d.label}"] = tuple(float(x) for x in tagged.sensors[name] + shift)
         key = cache_key(problem=problem, geometry=geometry, probes=probes, boundary="F1")
         path = None if cache is None else Path(cache) / f"lab_{key}"
         if path is not None and path.with_suffix(".npz").exists():
@@ -250,6 +252,17 @@ def draw_responses(
                 meta={**resp.meta, "draw": d.as_meta()},
             )
     return out
+
+
+def _on_surface(offset: np.ndarray, geometry: Any) -> np.ndarray:
+    """A sensor offset as it applies to the layout: flank sensors move along the flank face
+    (the component along the face's normal is removed, so the depth below the surface stays);
+    body sensors (blind holes) move in any direction."""
+    if geometry.sensor_layout != "flank":
+        return offset
+    a = np.radians(geometry.clearance_deg)
+    n = np.array([np.cos(a), -np.sin(a), 0.0])  # the flank's outward normal (meshes.tool)
+    return offset - (offset @ n) * n
 
 
 def record_seed(seed: int, case: int, r: int, i_sigma: int) -> int:

@@ -294,9 +294,11 @@ def make_records(
     """The records of realisation ``r`` of ``case`` under ``draw``, one per σ.
 
     ``response`` is the draw's fine-grid step response (probes S1..S4). Each record is sampled at
-    the inverse's step; its ``truth`` is the F1 history (°C), its ``clean`` the true sensor
-    temperatures (no lag, no noise) at those times, its ``meta`` the case, realisation, split,
-    σ, the draw, τ, the F1 realisation and the sensor model.
+    the inverse's step; its ``truth`` is the F1 history (°C), its ``clean`` what a noise-free
+    sensor with the record's lag reads (the junction temperature through the thermocouple's
+    first-order lag, no noise, drift or quantisation: the reference of leave-one-sensor-out),
+    its ``meta`` the case, realisation, split, σ, the draw, τ, the F1 realisation and the sensor
+    model.
     """
     t = response.times
     p = case_params(case)
@@ -335,7 +337,7 @@ def make_records(
                 names=response.probe_names,
                 params=p,
                 truth=f1[keep],
-                clean=clean[keep],
+                clean=lagged[keep],
                 meta=meta,
             )
         )

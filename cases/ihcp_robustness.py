@@ -59,9 +59,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--no-loso", action="store_true", help="skip leave-one-sensor-out")
     p.add_argument(
         "--sensors",
-        choices=("body", "flank"),
-        default="body",
-        help="sensor layout of the tool (meshes.tool): body (default) or flank",
+        choices=("flank", "body"),
+        default="flank",
+        help="sensor layout of the tool (meshes.tool): flank (default) or body",
     )
     return p
 

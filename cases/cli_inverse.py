@@ -40,8 +40,16 @@ def register(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
     parser.add_argument(
         "--method",
         choices=method_names(),
-        default="tikhonov",
-        help=f"inverse method ({describe()})",
+        default=None,
+        help="inverse method (default: gauss-newton for a case with temperature-dependent "
+        f"properties, else tikhonov; {describe()})",
+    )
+    parser.add_argument(
+        "--reference-temperature",
+        type=float,
+        default=None,
+        metavar="DEGC",
+        help="temperature at which a T-dependent case is linearised (default: T0)",
     )
     parser.add_argument("--time-column", default="time_s", metavar="COL", help="time column")
     parser.add_argument(
@@ -118,12 +126,19 @@ def inverse(args: argparse.Namespace) -> int:
         from thermo.inverse.run import run_inverse
 
         options = {}
-        if args.method == "tikhonov":
+        if args.method in (None, "tikhonov"):  # None: tikhonov or, if T-dependent, gauss-newton
             options = {"order": args.order, "rule": args.rule}
         elif args.method == "sfsm":
             options = {"future_steps": args.future_steps}
         outcome = run_inverse(
-            case, meas, out, method=args.method, sigma=args.sigma, response=args.response, **options
+            case,
+            meas,
+            out,
+            method=args.method,
+            sigma=args.sigma,
+            response=args.response,
+            reference_temperature=args.reference_temperature,
+            **options,
         )
     except USER_ERRORS as err:
         return report_user_error("millheat inverse", err)
@@ -134,6 +149,8 @@ def inverse(args: argparse.Namespace) -> int:
         par = f"r = {s['future_steps']}"
     elif "q" in s:
         par = f"q = {s['q']:.4g}"
+    if "iterations" in s:
+        par += f", {s['iterations']} Gauss-Newton iterations, {s['forward_solves']} forward runs"
     else:
         par = s["method_label"]
     print(

@@ -114,6 +114,13 @@ register(
 )
 register(
     MethodSpec(
+        "gauss-newton",
+        "thermo.inverse.nonlinear_inverse:gauss_newton",
+        "regularised Gauss-Newton on the nonlinear FEM (temperature-dependent properties)",
+    )
+)
+register(
+    MethodSpec(
         "student",
         "surrogates.ihcp.inverse_method:student_method",
         "ensemble of knowledge-distilled CNN-GRU students (paper 000 Table 4), trained weights",

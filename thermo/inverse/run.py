@@ -54,7 +54,22 @@ class InverseOutcome:
     summary: dict
 
 
-def _response(case: Case, tagged: Any, names: list[str], points: dict, response: Path | None):
+def linearised(problem: Any, T_ref: float) -> Any:
+    """The problem with every material evaluated at ``T_ref`` °C (constant properties)."""
+    from dataclasses import replace
+
+    mats = {g: m.at(T_ref) for g, m in problem.materials.items()}
+    return replace(problem, materials=mats)
+
+
+def _response(
+    case: Case,
+    tagged: Any,
+    names: list[str],
+    points: dict,
+    response: Path | None,
+    T_ref: float | None = None,
+):
     from thermo.inverse.linear_response import LinearResponse, compute_linear_response
 
     boundary, kind = case.unknown_boundary
@@ -69,9 +84,12 @@ def _response(case: Case, tagged: Any, names: list[str], points: dict, response:
                 f"{kind!r} or probes {names})"
             )
         return resp
+    problem = case.problem
+    if problem.is_nonlinear:  # the linear model at the reference temperature
+        problem = linearised(problem, problem.time.T0 if T_ref is None else T_ref)
     return compute_linear_response(
         tagged,
-        case.problem,
+        problem,
         boundary=boundary,
         kind=kind,
         probes={n: points[n] for n in names},
@@ -105,9 +123,10 @@ def run_inverse(
     meas: SensorRecord,
     out_dir: str | Path,
     *,
-    method: str = "tikhonov",
+    method: str | None = None,
     sigma: float | None = None,
     response: Path | None = None,
+    reference_temperature: float | None = None,
     **options: Any,
 ) -> InverseOutcome:
     """Estimate the unknown boundary history of ``case`` from ``meas`` (module docstring).
@@ -118,7 +137,11 @@ def run_inverse(
         out_dir: output folder (staged, published when complete).
         method: a name of :data:`thermo.inverse.registry.METHODS`.
         sigma: sensor noise σ K when known.
+        method: default ``"gauss-newton"`` for a case with temperature-dependent properties
+            (:mod:`thermo.inverse.nonlinear_inverse`), else ``"tikhonov"``.
         response: a saved linear response to reuse.
+        reference_temperature: °C at which a temperature-dependent case is linearised for the
+            linear response (default T0).
         options: method options (``order``, ``rule``, ``future_steps``, ...); None values are
             dropped (defaults apply).
     """
@@ -155,8 +178,20 @@ def run_inverse(
         raise ValueError(f"measurements: fewer than 2 samples in (0, {ts.t_end:g}] s of the case")
     obs = meas.times[keep]
     data = meas.values[keep]
-    resp = _response(case, tagged, names, points, response)
+    resp = _response(case, tagged, names, points, response, reference_temperature)
+    nonlinear = case.problem.is_nonlinear
+    if method is None:
+        method = "gauss-newton" if nonlinear else "tikhonov"
     options = {k: v for k, v in options.items() if v is not None}
+    if method == "gauss-newton":
+        if options.pop("order", 1) != 1:
+            raise ValueError("--method gauss-newton regularises with first differences (order 1)")
+        if not nonlinear:
+            raise ValueError(
+                "--method gauss-newton: the case has constant properties (the linear inverse is "
+                "exact there)"
+            )
+        options["forward"] = _nonlinear_forward(case, tagged, resp, {n: points[n] for n in names})
     inverse = make_method(method, response=resp, sigma=sigma, **options)
     est = inverse.estimate(meas)
     values_obs = np.interp(obs, est.times, est.values)
@@ -164,10 +199,17 @@ def run_inverse(
     t_est = np.concatenate([[0.0], obs])
     estimate = np.concatenate([[est.values[0] if est.times[0] == 0.0 else base], values_obs])
     cols = [resp.probe_names.index(n) for n in names]
-    fitted = resp.probes(np.interp(resp.times, t_est, estimate))[:, cols]
+    model = options.get("forward", resp.probes)  # the nonlinear FEM for gauss-newton
+    fitted = np.asarray(model(np.interp(resp.times, t_est, estimate)))[:, cols]
     fitted = np.stack([np.interp(obs, resp.times, fitted[:, j]) for j in range(len(cols))], 1)
     info: dict[str, Any] = {
         "method": method,
+        "model": "nonlinear (temperature-dependent properties)" if nonlinear else "linear",
+        "linearised_at_degC": (
+            (case.problem.time.T0 if reference_temperature is None else reference_temperature)
+            if nonlinear
+            else None
+        ),
         "method_label": inverse.name,
         "unknown_boundary": boundary,
         "kind": kind,
@@ -208,6 +250,26 @@ def run_inverse(
         atomic_write_text(tmp / "summary.json", json.dumps(info, indent=2, default=float) + "\n")
         atomic_write_text(tmp / "report.md", _report(case, info))
     return outcome
+
+
+def _nonlinear_forward(case: Case, tagged: Any, resp: Any, points: dict):
+    """history on the case's grid (n_t,) -> the response's probes (n_t, n_p) by the nonlinear
+    FEM of the case (Newton per step), for :class:`thermo.inverse.nonlinear_inverse.GaussNewton`."""
+    from dataclasses import replace
+
+    from thermo.inverse.tool_dataset import f1_condition
+    from thermo.solver import solve_transient
+
+    boundary, kind = case.unknown_boundary
+    times = case.problem.time.times
+    probes = {n: points[n] for n in resp.probe_names if n in points}
+
+    def forward(history: np.ndarray) -> np.ndarray:
+        bcs = {**case.problem.boundaries, boundary: f1_condition(kind, times, history)}
+        res = solve_transient(tagged, replace(case.problem, boundaries=bcs), probes=probes)
+        return np.stack([res.probes[n] for n in resp.probe_names], axis=1)
+
+    return forward
 
 
 def _report(case: Case, info: dict) -> str:

@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import math
 import time
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -115,14 +116,80 @@ def train_estimators(
     cases = _versions(ds, ids, noisy=config.noisy_inputs)
     train_keys = [k for k in cases if k % 100 in split["train"]]
     val_keys = [k for k in cases if k % 100 in split["val"]]
-    xs = MinMaxScaler.fit(np.concatenate([features(cases[c]) for c in split["train"]]))
-    ys = MinMaxScaler.fit(np.concatenate([label(cases[c]) for c in split["train"]]))
+    provenance = {
+        "training": asdict(config) | {"holdout": list(config.holdout)},
+        "dataset": {
+            k: ds.meta.get(k)
+            for k in ("format", "seed", "mesh_size_factor", "dt_s", "forward", "seed_rule")
+        },
+        "split": split,
+    }
+    return _fit_networks(
+        cases,
+        train_keys=train_keys,
+        val_keys=val_keys,
+        test_keys=[config.test_case],
+        scaler_keys=split["train"],
+        config=config,
+        dt=float(ds.times[1] - ds.times[0]),
+        names=tuple(ds.sensor_names),
+        provenance=provenance,
+    )
+
+
+def train_on_records(
+    train: Sequence[SensorRecord],
+    val: Sequence[SensorRecord],
+    config: EstimatorTraining = EstimatorTraining(),
+    *,
+    test: Sequence[SensorRecord] = (),
+) -> tuple[NeuralInverse, NeuralInverse, dict[str, Any]]:
+    """Train the teacher and the student ensemble on sensor records (with truth and machining
+    parameters, one time grid), e.g. the randomised records of the generating model
+    (:mod:`thermo.inverse.virtual_lab`). Scalers are fitted on the training records; the best
+    epoch is chosen on ``val``; ``test`` (default ``val``) gives the report's metrics."""
+    records = [*train, *val, *test]
+    if not train or not val:
+        raise ValueError("train_on_records: needs training and validation records")
+    cases = dict(enumerate(records))
+    n_tr, n_va = len(train), len(val)
+    test_keys = list(range(n_tr + n_va, len(records))) or list(range(n_tr, n_tr + n_va))
+    provenance = {
+        "training": asdict(config),
+        "records": {"train": n_tr, "val": n_va, "test": len(test)},
+    }
+    return _fit_networks(
+        cases,
+        train_keys=list(range(n_tr)),
+        val_keys=list(range(n_tr, n_tr + n_va)),
+        test_keys=test_keys,
+        scaler_keys=list(range(n_tr)),
+        config=config,
+        dt=float(records[0].times[1] - records[0].times[0]),
+        names=tuple(records[0].names),
+        provenance=provenance,
+    )
+
+
+def _fit_networks(
+    cases: dict,
+    *,
+    train_keys: list,
+    val_keys: list,
+    test_keys: list,
+    scaler_keys: list,
+    config: EstimatorTraining,
+    dt: float,
+    names: tuple[str, ...],
+    provenance: dict,
+) -> tuple[NeuralInverse, NeuralInverse, dict[str, Any]]:
+    """Teacher, then K distilled students, on the windows of ``cases`` (module docstring)."""
+    xs = MinMaxScaler.fit(np.concatenate([features(cases[c]) for c in scaler_keys]))
+    ys = MinMaxScaler.fit(np.concatenate([label(cases[c]) for c in scaler_keys]))
     kw = {"x_scaler": xs, "y_scaler": ys, "window": config.window, "padded": True}
     train = window_cases(cases, train_keys, **kw)
     val = window_cases(cases, val_keys, **kw)
-    test = window_cases(cases, [config.test_case], **kw)
-    dt = float(ds.times[1] - ds.times[0])
-    names = tuple(ds.sensor_names)
+    test = window_cases(cases, test_keys, **kw)
 
     def tc(epochs: int, seed: int) -> TrainConfig:
         return TrainConfig(
@@ -174,13 +241,7 @@ def train_estimators(
         )
         students.append(student)
     t_students = time.perf_counter() - t0 - t_teacher
-    provenance = {
-        "training": asdict(config) | {"holdout": list(config.holdout)},
-        "dataset": {
-            k: ds.meta.get(k)
-            for k in ("format", "seed", "mesh_size_factor", "dt_s", "forward", "seed_rule")
-        },
-        "split": split,
+    provenance = provenance | {
         "n_windows": {"train": int(train.y.size), "val": int(val.y.size)},
     }
     report = provenance | {

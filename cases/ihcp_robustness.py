@@ -13,7 +13,10 @@ reconstruction conditions and the test case, plus every case's last realisation)
   ``params-only``, fitted on the training records of the ``all`` scenario (every uncertainty),
   σ > 0 and σ = 0 together.
 
-The networks trained on these records are the next part of the study (``cases.ihcp_surrogates``).
+With ``--networks`` the CNN-GRU teacher and an ensemble of knowledge-distilled students
+(regression-sound KD loss, :mod:`surrogates.ihcp.recon_training`) are trained on the same
+training records (validation: a seeded fifth of their cases) and scored beside the others; their
+band is the ensemble spread.
 
 Outputs (one staged folder): ``records.npz/.json`` (the record set), ``rows.csv`` (one row per
 method × test record), ``robustness.md``/``robustness.png`` (boundary RMSE per method × scenario
@@ -36,7 +39,7 @@ import numpy as np
 from cases.exits import run_main
 from thermo.atomic import atomic_path, atomic_write_text, check_output_dir, staged_dir
 
-QUICK_CASES = (2, 5, 14, 23, 24)
+QUICK_CASES = (1, 2, 3, 5, 14, 23, 24)
 METHODS = ("tikhonov", "sfsm", "oracle", "fir", "params-only")
 
 
@@ -57,6 +60,13 @@ def build_parser() -> argparse.ArgumentParser:
         "--cache", type=Path, default=Path("results/.cache/ihcp_robustness"), metavar="DIR"
     )
     p.add_argument("--no-loso", action="store_true", help="skip leave-one-sensor-out")
+    p.add_argument(
+        "--networks",
+        action="store_true",
+        help="also train the CNN-GRU teacher and KD students on the randomised training records",
+    )
+    p.add_argument("--epochs", type=int, default=None, help="network epochs (30; quick 2)")
+    p.add_argument("--students", type=int, default=3, help="students in the ensemble")
     p.add_argument(
         "--sensors",
         choices=("flank", "body"),
@@ -139,13 +149,36 @@ def _sources(nominal, fine_by_label: dict, training: list, every: int):
     def baseline(name: str):
         return lambda record: (fitted[name], nominal.probes)
 
-    return {
+    sources = {
         "tikhonov": nominal_method("tikhonov"),
         "sfsm": nominal_method("sfsm"),
         "oracle": oracle,
         "fir": baseline("fir"),
         "params-only": baseline("params-only"),
     }
+    return sources
+
+
+def _network_sources(training: list, args: argparse.Namespace, nominal) -> tuple[dict, dict]:
+    """Teacher and KD-student ensemble trained on the training records (validation: a seeded
+    20 % of their cases), as method sources; and the training report."""
+    from surrogates.ihcp.inverse_method import NeuralMethod
+    from surrogates.ihcp.recon_training import EstimatorTraining, train_on_records
+
+    cases = sorted({r.meta["case"] for r in training})
+    rng = np.random.default_rng(args.seed)
+    val_cases = set(rng.choice(cases, size=max(1, len(cases) // 5), replace=False).tolist())
+    train = [r for r in training if r.meta["case"] not in val_cases]
+    val = [r for r in training if r.meta["case"] in val_cases]
+    epochs = args.epochs or (2 if args.quick else 30)
+    config = EstimatorTraining(
+        teacher_epochs=epochs, student_epochs=epochs, n_students=args.students, seed=args.seed
+    )
+    teacher, students, report = train_on_records(train, val, config)
+    methods = {"teacher": NeuralMethod(teacher), "kd-student": NeuralMethod(students)}
+    sources = {name: (lambda record, m=m: (m, nominal.probes)) for name, m in methods.items()}
+    info = {k: report[k] for k in ("records", "seconds", "best_epoch", "params")}
+    return sources, info | {"val_cases": sorted(val_cases), "epochs": epochs}
 
 
 def _plot(path: Path, summary: dict, scenarios, sigmas) -> None:
@@ -196,6 +229,10 @@ def main(argv: list[str] | None = None) -> int:
         training = [r for r in records if r.meta["split"] == "train"]
     test = [r for r in records if r.meta["split"] == "test"]
     sources = _sources(nominal, fine, training, model.every)
+    network_info = None
+    if args.networks:
+        net_sources, network_info = _network_sources(training, args, nominal)
+        sources |= net_sources
     bar = tqdm(total=len(test) * len(sources), desc="scoring", unit="estimate")
     rows = evaluate(test, sources, loso=not args.no_loso, on_row=lambda _r: bar.update())
     bar.close()
@@ -237,6 +274,7 @@ def main(argv: list[str] | None = None) -> int:
             "models": models,
             "data_model": data_model,
             "n_records": {"all": len(records), "train": len(training), "test": len(test)},
+            "networks": network_info,
             "seconds": {"fem": t_fem, "total": time.perf_counter() - t0},
         }
         atomic_write_text(tmp / "metrics.json", json.dumps(metrics, indent=2, default=float))

@@ -73,3 +73,19 @@ def test_baselines_need_training_records():
     bare = SensorRecord(TIMES, np.zeros((TIMES.size, 1)), ("S1",), params={"n_rpm": 1.0})
     with pytest.raises(ValueError, match="needs its boundary truth"):
         make_method("params-only", training=[bare])
+
+
+def test_params_only_does_not_extrapolate_along_a_constant_parameter():
+    """Training records that share a level (spread only by round-off) must not make a record at
+    another level explode (a standardised feature of zero spread is dropped)."""
+    recs = []
+    for i, n in enumerate((380.0, 450.0, 520.0, 600.0)):
+        p = {"n_rpm": n, "fz_mm": 0.05 + 1e-18 * i, "ae_mm": 0.2}
+        u = T0 + (0.5 * n) * (1 - np.exp(-TIMES / 0.8))
+        recs.append(SensorRecord(TIMES, _sensors(u), ("S1", "S2", "S3"), params=p, truth=u))
+    method = make_method("params-only", training=recs)
+    other = SensorRecord(
+        TIMES, recs[0].values, recs[0].names, params={**recs[1].params, "fz_mm": 0.1}
+    )
+    values = method.estimate(other).values
+    assert np.all(np.abs(values - T0) < 2.0 * np.max(recs[-1].truth - T0))

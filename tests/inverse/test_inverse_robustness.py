@@ -80,7 +80,7 @@ def test_quick_study_writes_every_method_and_the_data_model(tmp_path):
         for scenario in ("none", "lag"):
             for sigma in ("0", "5"):
                 cell = m["models"][method][scenario][sigma]
-                assert cell["n"] == 9 and np.isfinite(cell["boundary_rmse"])
+                assert cell["n"] == 11 and np.isfinite(cell["boundary_rmse"])
     dm = m["data_model"]
     assert dm["generating"]["dt"] < dm["nominal"]["dt"]  # no inverse crime: a finer step
     assert dm["generating"]["size_factor"] < dm["nominal"]["size_factor"]  # and a finer mesh

@@ -70,7 +70,12 @@ class ParamsOnly:
                for r in records):  # fmt: skip
             raise ValueError(f"{self.name}: training records must share one time grid")
         P = np.stack([r.param_vector() for r in records])
-        self.mean, self.scale = P.mean(axis=0), np.where(P.std(axis=0) > 0, P.std(axis=0), 1.0)
+        # a parameter constant over the training records carries no information: z = 0 for it
+        # (scale inf), so a record at another level is not extrapolated along it
+        # (a spread below 1e-9 of the value is round-off of equal levels)
+        mean, std = P.mean(axis=0), P.std(axis=0)
+        self.mean = mean
+        self.scale = np.where(std > 1e-9 * np.maximum(np.abs(mean), 1e-300), std, np.inf)
         Y = np.stack([r.truth for r in records])
         self.model = RidgeCV(alphas=ALPHAS).fit(_param_features(P, self.mean, self.scale), Y)
 

@@ -28,6 +28,7 @@ and sub-selecting (per sensor subset) the sensitivity, and turning θ into the a
 
 from __future__ import annotations
 
+import abc
 from collections.abc import Sequence
 from typing import Any
 
@@ -45,7 +46,7 @@ SIGMA_FLOOR_K = 0.01
 Z95 = 1.96
 
 
-class SensitivityMethod:
+class SensitivityMethod(abc.ABC):
     """Base of the classical methods: record → sensitivity → θ → absolute history.
 
     Subclasses implement :meth:`solve` ``(sens, data, cols) -> (theta, sd | None, info)`` with
@@ -61,7 +62,6 @@ class SensitivityMethod:
         self.context = context
         self.response = context.need_response(self.name)
         self.sigma = context.sigma
-        self._full: dict[bytes, Sensitivity] = {}
         self._cache: dict[tuple, Any] = {}
 
     @property
@@ -69,14 +69,18 @@ class SensitivityMethod:
         return self.response.T0 if self.response.kind == "temperature" else 0.0
 
     def sensitivity(self, obs: np.ndarray, cols: list[int]) -> Sensitivity:
-        """Sensitivity of the response columns ``cols`` at sampling times ``obs`` (cached)."""
-        key = obs.tobytes()
-        if key not in self._full:
-            self._full[key] = self.response.sensitivity(obs_times=obs, param_times=obs)
-        full = self._full[key]
+        """Sensitivity of the response columns ``cols`` at sampling times ``obs``: built once per
+        sampling grid, sub-selected once per sensor subset (both cached)."""
+        full_key = ("sens", obs.tobytes(), None)
+        if full_key not in self._cache:
+            self._cache[full_key] = self.response.sensitivity(obs_times=obs, param_times=obs)
+        full = self._cache[full_key]
         if cols == list(range(full.n_probes)):
             return full
-        return full.select_probes(cols)
+        key = ("sens", obs.tobytes(), tuple(cols))
+        if key not in self._cache:
+            self._cache[key] = full.select_probes(cols)
+        return self._cache[key]
 
     def estimate(
         self, record: SensorRecord, *, sensors: Sequence[str] | None = None
@@ -108,8 +112,9 @@ class SensitivityMethod:
             band = None if band is None else band[1:]
         return BoundaryEstimate(times=times, values=values, band=band, info=info)
 
+    @abc.abstractmethod
     def solve(self, sens: Sensitivity, data: np.ndarray, cols: list[int]):
-        raise NotImplementedError
+        """``(theta (n_par,), sd (n_t,) | (n_par,) | None, info)`` for one record (class doc)."""
 
 
 class TikhonovMethod(SensitivityMethod):
@@ -138,12 +143,6 @@ class TikhonovMethod(SensitivityMethod):
             solver = TikhonovSolver(sens, order=self.order)
             spectral = solver.spectral_rows(sens.basis) ** 2 if self.order == 1 else None
             self._cache[key] = (solver, spectral)
-        return self._cache[key]
-
-    def sensitivity(self, obs: np.ndarray, cols: list[int]) -> Sensitivity:
-        key = ("sens", obs.tobytes(), tuple(cols))
-        if key not in self._cache:
-            self._cache[key] = super().sensitivity(obs, cols)
         return self._cache[key]
 
     def solve(self, sens: Sensitivity, data: np.ndarray, cols: list[int]):

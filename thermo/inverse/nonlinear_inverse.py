@@ -106,11 +106,12 @@ class GaussNewton:
             linearised = data - y + sens.predict(theta)  # d - F(θ_k) + y0 + X θ_k
             res = solver.solve(linearised, rule=self.rule, sigma=noise)
             step = res.theta - theta
+            current = objective(theta, y, res.lam)
             for _halving in range(5):
                 trial = theta + step
                 y_trial = forward(trial)
                 n_forward += 1
-                if objective(trial, y_trial, res.lam) <= objective(theta, y, res.lam) * (1 + 1e-12):
+                if objective(trial, y_trial, res.lam) <= current * (1 + 1e-12):
                     break
                 step = 0.5 * step
             change = float(np.linalg.norm(trial - theta) / max(np.linalg.norm(trial), 1e-300))

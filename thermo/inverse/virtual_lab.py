@@ -412,8 +412,9 @@ def assign_draw(pool: Sequence[ModelDraw], *, case: int, r: int, split: str) -> 
     """The draw a record uses: training records cycle through the pool's training draws, test
     records through its test draws (the two are disjoint when the pool has both, see
     :func:`pool`)."""
-    train = [d for d in pool if d.index < pool_split(pool)]
-    test = [d for d in pool if d.index >= pool_split(pool)] or train
+    first_test = pool_split(pool)
+    train = [d for d in pool if d.index < first_test]
+    test = [d for d in pool if d.index >= first_test] or train
     choice = train if split == "train" and train else test
     return choice[(case * 7 + r) % len(choice)]
 

@@ -11,18 +11,29 @@ reconstruction conditions and the test case, plus every case's last realisation)
   lagged by its τ) — an upper bound;
 * the baselines ``fir`` (ridge FIR filter on lagged sensors and the parameters) and
   ``params-only``, fitted on the training records of the ``all`` scenario (every uncertainty),
-  σ > 0 and σ = 0 together.
+  σ > 0 and σ = 0 together, less the validation cases.
 
 With ``--networks`` the CNN-GRU teacher and an ensemble of knowledge-distilled students
 (regression-sound KD loss, :mod:`surrogates.ihcp.recon_training`) are trained on the same
-training records (validation: a seeded fifth of their cases) and scored beside the others; their
-band is the ensemble spread.
+training records (early stopping on the validation cases' ``all`` records) and scored beside the
+others; their band is the ensemble spread.
+
+Validation and calibrated bands: a seeded fifth of the training cases
+(:func:`thermo.inverse.calibration.validation_cases`) is held out of every fit. Their
+training-split records (every scenario and σ; training draws, so no test draw) are the
+validation records on which each method's 95 % band is calibrated, one split-conformal scale per
+method × σ (:mod:`thermo.inverse.calibration`; a method without a band gets the constant
+conformal band estimate ± q K). The test records are scored with the raw and the calibrated band.
 
 Outputs (one staged folder): ``records.npz/.json`` (the record set), ``rows.csv`` (one row per
-method × test record), ``robustness.md``/``robustness.png`` (boundary RMSE per method × scenario
-× σ), ``metrics.json`` (``models`` {method: {scenario: {σ: {boundary_rmse, loso_rmse, coverage,
-n}}}}, ``data_model``), ``report.md``. ``--quick``: coarse meshes and steps, 2 draws, 2
-realisations, a few cases (a smoke run of the same pipeline, minutes).
+method × test record), ``robustness.md`` (tables: boundary RMSE, leave-one-sensor-out RMSE, band
+coverage raw and calibrated, band scales) / ``robustness.png`` (boundary RMSE per method ×
+scenario × σ), ``metrics.json`` (``models`` {method: {scenario: {σ: {boundary_rmse, loso_rmse,
+coverage, coverage_calibrated, band_scale, halfwidth, halfwidth_calibrated, n}}}},
+``coverage_by_sigma`` (pooled over scenarios), ``calibration`` {method: {σ: scale, n_records,
+...}}, ``data_model``), ``report.md``. ``--quick``: coarse meshes and steps, 2 draws, 2
+realisations, a few cases (a smoke run of the same pipeline, minutes; too few validation records
+for the conformal guarantee, flagged ``guaranteed: false``).
 """
 
 from __future__ import annotations
@@ -41,6 +52,16 @@ from thermo.atomic import atomic_path, atomic_write_text, check_output_dir, stag
 
 QUICK_CASES = (1, 2, 3, 5, 14, 23, 24)
 METHODS = ("tikhonov", "sfsm", "oracle", "fir", "params-only")
+#: The per-cell fields of ``metrics.json`` (means over the held-out records of a cell).
+CELL_KEYS = (
+    "boundary_rmse",
+    "loso_rmse",
+    "coverage",
+    "coverage_calibrated",
+    "band_scale",
+    "halfwidth",
+    "halfwidth_calibrated",
+)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -159,17 +180,36 @@ def _sources(nominal, fine_by_label: dict, training: list, every: int):
     return sources
 
 
-def _network_sources(training: list, args: argparse.Namespace, nominal) -> tuple[dict, dict]:
-    """Teacher and KD-student ensemble trained on the training records (validation: a seeded
-    20 % of their cases), as method sources; and the training report."""
+def split_training(records: list, *, seed: int) -> dict:
+    """The training part of the records, split by case: ``fit`` (training split, scenario
+    ``all`` — every uncertainty — or every training record where ``all`` is not generated, less
+    the validation cases), ``val`` (the same, the validation cases only: early stopping),
+    ``calibration`` (training-split records of the validation cases, every scenario) and
+    ``val_cases`` (:func:`thermo.inverse.calibration.validation_cases` of the training cases)."""
+    from thermo.inverse.calibration import validation_cases
+
+    train_split = [r for r in records if r.meta["split"] == "train"]
+    if not train_split:
+        raise ValueError("ihcp_robustness: no training records (need --realisations >= 2)")
+    pool = [r for r in train_split if r.meta["scenario"] == "all"] or train_split
+    val_cases = set(validation_cases({r.meta["case"] for r in pool}, seed=seed))
+    return {
+        "fit": [r for r in pool if r.meta["case"] not in val_cases],
+        "val": [r for r in pool if r.meta["case"] in val_cases],
+        "calibration": [r for r in train_split if r.meta["case"] in val_cases],
+        "val_cases": sorted(val_cases),
+    }
+
+
+def _network_sources(
+    train: list, val: list, args: argparse.Namespace, nominal
+) -> tuple[dict, dict]:
+    """Teacher and KD-student ensemble trained on ``train`` (early stopping on ``val``), as
+    method sources; and the training report."""
     from surrogates.ihcp.inverse_method import NeuralMethod
     from surrogates.ihcp.recon_training import EstimatorTraining, train_on_records
 
-    cases = sorted({r.meta["case"] for r in training})
-    rng = np.random.default_rng(args.seed)
-    val_cases = set(rng.choice(cases, size=max(1, len(cases) // 5), replace=False).tolist())
-    train = [r for r in training if r.meta["case"] not in val_cases]
-    val = [r for r in training if r.meta["case"] in val_cases]
+    val_cases = {r.meta["case"] for r in val}
     epochs = args.epochs or (2 if args.quick else 30)
     config = EstimatorTraining(
         teacher_epochs=epochs, student_epochs=epochs, n_students=args.students, seed=args.seed
@@ -179,6 +219,61 @@ def _network_sources(training: list, args: argparse.Namespace, nominal) -> tuple
     sources = {name: (lambda record, m=m: (m, nominal.probes)) for name, m in methods.items()}
     info = {k: report[k] for k in ("records", "seconds", "best_epoch", "params")}
     return sources, info | {"val_cases": sorted(val_cases), "epochs": epochs}
+
+
+def _by_sigma(rows: list) -> dict:
+    """``{method: {σ: {coverage, coverage_calibrated, halfwidth_calibrated, n}}}``: means over
+    every held-out record of that σ (scenarios pooled, as the calibration)."""
+    from thermo.inverse.robustness import summarise
+
+    pooled = [{**r, "scenario": "pooled"} for r in rows]
+    out: dict = {}
+    for key in ("coverage", "coverage_calibrated", "halfwidth", "halfwidth_calibrated"):
+        for method, by in summarise(pooled, key).items():
+            for g, cell in by["pooled"].items():
+                entry = out.setdefault(method, {}).setdefault(g, {"n": cell["n"]})
+                entry[key] = cell["mean"]
+    return out
+
+
+def _tables(summaries: dict, by_sigma: dict, calibration: dict, scenarios, sigmas) -> dict:
+    """The Markdown tables of robustness.md (and report.md), each with its heading."""
+    from thermo.inverse.robustness import markdown_table
+
+    def table(key: str, fmt: str) -> str:
+        return markdown_table(summaries[key], scenarios=scenarios, sigmas=sigmas, fmt=fmt)
+
+    head = "| method | " + " | ".join(f"σ {g}: raw / calibrated (scale; n val)" for g in sigmas)
+    lines = [head + " |", "|---" * (len(sigmas) + 1) + "|"]
+    for method, by in sorted(by_sigma.items()):
+        cells = []
+        for g in sigmas:
+            c, cal = by.get(g, {}), calibration.get(method, {}).get(g)
+            raw, calib = c.get("coverage"), c.get("coverage_calibrated")
+            cell = ("–" if raw is None else f"{raw:.2f}") + " / "
+            cell += "–" if calib is None else f"{calib:.2f}"
+            if cal is not None:
+                scale = f"×{cal['scale']:.3g}" if cal["banded"] else f"± {cal['scale']:.3g} K"
+                note = "" if cal["guaranteed"] else ", too few for the guarantee"
+                cell += f" ({scale}; {cal['n_records']}{note})"
+            cells.append(cell)
+        lines.append(f"| {method} | " + " | ".join(cells) + " |")
+    return {
+        "boundary": "## Boundary RMSE (K), mean over held-out records\n\n"
+        + table("boundary_rmse", "{:.3g}"),
+        "loso": "## Leave-one-sensor-out RMSE (K): left-out sensor predicted by each method's own "
+        "model, against its clean reading; mean over sensors and held-out records\n\n"
+        + table("loso_rmse", "{:.3g}"),
+        "coverage": "## 95 % band coverage of the truth, raw band\n\n"
+        + table("coverage", "{:.2f}"),
+        "coverage_calibrated": "## 95 % band coverage, calibrated band (split-conformal scale per "
+        "method × σ on the validation records; no band: estimate ± q)\n\n"
+        + table("coverage_calibrated", "{:.2f}"),
+        "halfwidth_calibrated": "## Mean half-width (K) of the calibrated band\n\n"
+        + table("halfwidth_calibrated", "{:.3g}"),
+        "by_sigma": "## Coverage per σ, scenarios pooled: raw / calibrated (band scale, "
+        "validation records)\n\n" + "\n".join(lines) + "\n",
+    }
 
 
 def _plot(path: Path, summary: dict, scenarios, sigmas) -> None:
@@ -211,7 +306,7 @@ def main(argv: list[str] | None = None) -> int:
     from tqdm import tqdm
 
     from thermo.inverse.record import RecordSet
-    from thermo.inverse.robustness import evaluate, markdown_table, summarise
+    from thermo.inverse.robustness import calibrate_sources, evaluate, summarise
     from thermo.inverse.virtual_lab import draw_responses, generate, pool
 
     t0 = time.perf_counter()
@@ -224,42 +319,60 @@ def main(argv: list[str] | None = None) -> int:
     records = generate(
         fine, draws, model, cases=cases, n_realisations=n_reals, sigmas=args.sigmas, seed=args.seed
     )
-    training = [r for r in records if r.meta["split"] == "train" and r.meta["scenario"] == "all"]
-    if not training:
-        training = [r for r in records if r.meta["split"] == "train"]
+    parts = split_training(records, seed=args.seed)
+    training = parts["fit"]
     test = [r for r in records if r.meta["split"] == "test"]
     sources = _sources(nominal, fine, training, model.every)
     network_info = None
     if args.networks:
-        net_sources, network_info = _network_sources(training, args, nominal)
+        net_sources, network_info = _network_sources(training, parts["val"], args, nominal)
         sources |= net_sources
+    calibration_records = parts["calibration"]
+    bar = tqdm(total=len(calibration_records) * len(sources), desc="calibrating", unit="estimate")
+    calibrations = calibrate_sources(calibration_records, sources, on_estimate=bar.update)
+    bar.close()
     bar = tqdm(total=len(test) * len(sources), desc="scoring", unit="estimate")
-    rows = evaluate(test, sources, loso=not args.no_loso, on_row=lambda _r: bar.update())
+    rows = evaluate(
+        test,
+        sources,
+        loso=not args.no_loso,
+        on_row=lambda _r: bar.update(),
+        calibrations=calibrations,
+    )
     bar.close()
     sigmas = [f"{s:g}" for s in args.sigmas]
-    boundary, loso, coverage = (
-        summarise(rows, k) for k in ("boundary_rmse", "loso_rmse", "coverage")
-    )
+    summaries = {key: summarise(rows, key) for key in CELL_KEYS}
+    boundary = summaries["boundary_rmse"]
     models: dict = {}
     for method, by in boundary.items():
-        for scenario, by_sigma in by.items():
-            for g, cell in by_sigma.items():
+        for scenario, cells in by.items():
+            for g, cell in cells.items():
                 entry = {"boundary_rmse": cell["mean"], "n": cell["n"]}
-                entry["loso_rmse"] = loso.get(method, {}).get(scenario, {}).get(g, {}).get("mean")
-                entry["coverage"] = (
-                    coverage.get(method, {}).get(scenario, {}).get(g, {}).get("mean")
-                )
+                for key in CELL_KEYS[1:]:
+                    entry[key] = summaries[key].get(method, {}).get(scenario, {}).get(g, {})
+                    entry[key] = entry[key].get("mean")
                 models.setdefault(method, {}).setdefault(scenario, {})[g] = entry
+    by_sigma = _by_sigma(rows)
+    calibration_meta = {
+        m: {g: c.as_meta() for g, c in by.items()} for m, by in calibrations.items()
+    }
     data_model = {
         "generating": model.as_meta(),
         "nominal": {"size_factor": nominal_size, "dt": model.inverse_dt, "h_F3": 25.0,
                     "contact": "perfect", "k_insert": 85.0, "lag": None},
         "scenarios": list(scenarios), "draws_per_scenario": n_draws, "realisations": n_reals,
         "cases": list(cases), "sigmas_K": list(args.sigmas), "seed": args.seed,
-        "training": "split 'train' of scenario 'all' (baselines)",
+        "training": "split 'train' of scenario 'all' less the validation cases (baselines, "
+                    "networks)",
+        "validation": {
+            "cases": parts["val_cases"],
+            "records": "split 'train' of the validation cases, every scenario and sigma "
+                       "(network early stopping: scenario 'all' only; band calibration: all)",
+            "n_calibration_records": len(calibration_records),
+        },
         "test": "held-out cases 5, 14, 23, 24 and each case's last realisation",
     }  # fmt: skip
-    table = markdown_table(boundary, scenarios=scenarios, sigmas=sigmas)
+    tables = _tables(summaries, by_sigma, calibration_meta, scenarios, sigmas)
     with staged_dir(out) as tmp:
         RecordSet(tuple(records), meta={"data_model": data_model}).save(tmp / "records")
         buf = io.StringIO()
@@ -267,13 +380,20 @@ def main(argv: list[str] | None = None) -> int:
         w.writeheader()
         w.writerows(rows)
         atomic_write_text(tmp / "rows.csv", buf.getvalue())
-        atomic_write_text(tmp / "robustness.md", table)
+        atomic_write_text(tmp / "robustness.md", "\n".join(tables.values()))
         _plot(tmp / "robustness.png", boundary, scenarios, sigmas)
         metrics = {
             "protocol": data_model["test"],
             "models": models,
+            "coverage_by_sigma": by_sigma,
+            "calibration": calibration_meta,
             "data_model": data_model,
-            "n_records": {"all": len(records), "train": len(training), "test": len(test)},
+            "n_records": {
+                "all": len(records),
+                "train": len(training),
+                "calibration": len(calibration_records),
+                "test": len(test),
+            },
             "networks": network_info,
             "seconds": {"fem": t_fem, "total": time.perf_counter() - t0},
         }
@@ -286,9 +406,7 @@ def main(argv: list[str] | None = None) -> int:
             f"{model.inverse_dt} s. {len(test)} held-out records; protocol: "
             f"{data_model['test']}.",
             "",
-            "Boundary RMSE (K), mean over held-out records:",
-            "",
-            table,
+            *tables.values(),
             "![robustness](robustness.png)",
             "",
         ]

@@ -7,7 +7,7 @@ import numpy as np
 
 from thermo.inverse.linear_response import LinearResponse
 from thermo.inverse.registry import make_method
-from thermo.inverse.robustness import evaluate, markdown_table, summarise
+from thermo.inverse.robustness import calibrate_sources, evaluate, markdown_table, summarise
 from thermo.inverse.virtual_lab import (
     GeneratingModel,
     draw_model,
@@ -65,6 +65,32 @@ def test_oracle_beats_the_nominal_model_under_lag_and_rows_are_complete():
     assert md.startswith("| method | lag, σ 0 | lag, σ 2 |") and "| oracle |" in md
 
 
+def test_calibrated_rows_carry_the_scale_of_their_method_and_sigma():
+    """Calibrate nominal Tikhonov on validation records (cases 1–3), score others (5, 14): the
+    calibrated columns come from the scale of the record's σ, and a wider band covers more."""
+    draws = {"lag": [draw_model("lag", 0, seed=0, n_sensors=3)]}
+    fine = _response(MODEL.dt)
+    kw = dict(n_realisations=1, sigmas=(0.0, 2.0))
+    val = generate({d.label: fine for d in draws["lag"]}, draws, MODEL, cases=[1, 2, 3], **kw)
+    test = generate({d.label: fine for d in draws["lag"]}, draws, MODEL, cases=[5, 14], **kw)
+    nominal = _response(MODEL.inverse_dt)
+    tik = {s: make_method("tikhonov", response=nominal, sigma=s) for s in (0.0, 2.0)}
+    sources = {"tikhonov": lambda record: (tik[record.meta["sigma_K"]], nominal.probes)}
+    cal = calibrate_sources(val, sources)
+    assert set(cal["tikhonov"]) == {"0", "2"}
+    assert all(c.n_records == 3 and not c.guaranteed for c in cal["tikhonov"].values())
+    rows = evaluate(test, sources, loso=False, calibrations=cal)
+    for row in rows:
+        c = cal["tikhonov"][f"{row['sigma_K']:g}"]
+        assert row["band_scale"] == c.scale
+        assert 0.0 <= row["coverage_calibrated"] <= 1.0
+        assert row["halfwidth_calibrated"] > 0.0
+        if c.scale > 1.0:  # the band widened: at least the raw coverage
+            assert row["coverage_calibrated"] >= row["coverage"]
+    plain = evaluate(test, sources, loso=False)
+    assert all(r["coverage_calibrated"] is None and r["band_scale"] is None for r in plain)
+
+
 def test_quick_study_writes_every_method_and_the_data_model(tmp_path):
     """``cases.ihcp_robustness --quick`` end to end on two scenarios (coarse tool meshes)."""
     import json
@@ -81,6 +107,17 @@ def test_quick_study_writes_every_method_and_the_data_model(tmp_path):
             for sigma in ("0", "5"):
                 cell = m["models"][method][scenario][sigma]
                 assert cell["n"] == 11 and np.isfinite(cell["boundary_rmse"])
+                # every method gets a calibrated band (a constant one without its own band)
+                assert 0.0 <= cell["coverage_calibrated"] <= 1.0 and cell["band_scale"] > 0.0
+        for sigma in ("0", "5"):  # one scale per σ, from that σ's validation records
+            n_val = m["calibration"][method][sigma]["n_records"]
+            assert n_val == m["n_records"]["calibration"] // 2
+    assert m["data_model"]["validation"]["cases"]
+    assert m["n_records"]["calibration"] > 0
+    md = (out / "robustness.md").read_text()
+    for heading in ("Boundary RMSE", "Leave-one-sensor-out", "coverage of the truth, raw",
+                    "calibrated band", "Coverage per σ"):  # fmt: skip
+        assert heading in md
     dm = m["data_model"]
     assert dm["generating"]["dt"] < dm["nominal"]["dt"]  # no inverse crime: a finer step
     assert dm["generating"]["size_factor"] < dm["nominal"]["size_factor"]  # and a finer mesh

@@ -16,22 +16,37 @@ or
 homogeneous, the usual insulated/convection-to-ambient set-up), it is not computed: one FEM run
 gives the operator. Otherwise a second run stores the baseline probes (and fields).
 
-Fields (optional) are the local dof arrays of the P1 temperature (``T.x.array``: owned + ghost
-dofs of this rank, shape (n_t, n_local); with contact conductance the arrays of the per-volume
-functions concatenated in the solver's order), recorded with the solver's ``on_step`` callback; they
-can be written back into a ``dolfinx.fem.Function`` of the same space for rendering. Storage is
-(n_t × n_dofs) doubles, so record fields only for meshes that fit (240 steps × 1e5 dofs ≈ 190 MB).
-Repeated field evaluations can use the truncated SVD of the field step response
-(:meth:`LinearResponse.field_compression`, :func:`thermo.inverse.lowrank.compress_step`): rank 16
-for
-the 28 000-dof tool at 1e-6 of max |S|, so a field costs r · n_dofs instead of n_t · n_dofs.
+Fields (optional), two ways (``field_compression`` of :func:`compute_linear_response`):
+
+* ``"exact"``: the local dof arrays of the P1 temperature (``T.x.array``: owned + ghost dofs of
+  this rank, shape (n_t, n_local); with contact conductance the arrays of the per-volume
+  functions concatenated in the solver's order) are recorded with the solver's ``on_step``
+  callback as :attr:`LinearResponse.field_step`; storage is (n_t × n_dofs) doubles (240 steps ×
+  1e5 dofs ≈ 190 MB). Repeated evaluations use its truncated SVD
+  (:meth:`LinearResponse.field_compression`, :func:`thermo.inverse.lowrank.compress_step`,
+  rank 16 for the 28 000-dof tool at 1e-6 of max |S|), and ``fields(compressed=False)`` the
+  exact sum. For small meshes and tests, serial runs.
+* ``"streaming"``: the low-rank factors are built during the FEM run, one step at a time
+  (:class:`thermo.inverse.streaming_lowrank.StreamingCompressor`), never holding the full
+  matrix; :attr:`LinearResponse.field_step` is None and only ``fields(compressed=True)`` is
+  available, with the same error guarantee (max |S − AB| ≤ ``max_error`` ≤ tol, here a proven
+  bound rather than a measured value). Each rank holds the columns of its **owned** dofs only
+  (``T.x.array[:n_owned]`` per function, no ghosts; serial: all dofs, same order as "exact"),
+  and the factorisation is the same on any number of ranks up to round-off of the reductions.
+  To write such a field into a Function: ``T.x.array[:n_owned] = values;
+  T.x.scatter_forward()``. A non-homogeneous baseline field is compressed the same way
+  (:attr:`LinearResponse.field_base_factors`).
+* ``"auto"`` (default): streaming when the mesh has more than :data:`STREAMING_MIN_DOFS` nodes
+  or runs on several ranks, else exact.
 
 Save/load: one ``.npz`` (arrays) plus a ``.json`` side file (units, kind, boundary, time grid,
-scheme, probe names, mesh source), written to temporary names and renamed; call it on one rank.
-The field factors, when computed, are saved too (arrays ``field_time_factor``,
-``field_dof_factor``; JSON ``field_compression``); files without them load as before.
-Fields are saved only from a serial run (rank-local arrays are not a global ordering); a
-response computed on several ranks is saved with its probe arrays only.
+scheme, probe names, mesh source), written atomically (:mod:`thermo.atomic`); call it on one
+rank. Format ``millheat.linear_response/2`` (version 1 files, which never hold streamed
+factors, are read as before). The field factors, when computed, are saved too (arrays
+``field_time_factor``, ``field_dof_factor``, and ``field_base_time_factor`` /
+``field_base_dof_factor`` for a streamed baseline; JSON ``field_compression``).
+Fields and factors are saved only from a serial run (rank-local arrays are not a global
+ordering); a response computed on several ranks is saved with its probe arrays only.
 """
 
 from __future__ import annotations
@@ -48,9 +63,15 @@ from typing import Any, Literal
 import numpy as np
 
 from thermo.atomic import atomic_path, atomic_write_text
-from thermo.inverse.duhamel import DuhamelOperator, index_of_times, superpose_at
+from thermo.inverse.duhamel import (
+    DuhamelOperator,
+    index_of_times,
+    single_blas_thread,
+    superpose_at,
+)
 from thermo.inverse.lowrank import COMPRESS_REL_TOL, CompressedStep, compress_step
 from thermo.inverse.sensitivity import Sensitivity, build_sensitivity
+from thermo.inverse.streaming_lowrank import StreamingCompressor
 from thermo.problem import (
     ConvectionBC,
     FluxBC,
@@ -61,6 +82,14 @@ from thermo.problem import (
 )
 
 InputKind = Literal["temperature", "flux"]
+FieldCompression = Literal["auto", "exact", "streaming"]
+
+#: Save format; version 2 added streamed field factors (no ``field_step``).
+FORMAT = "millheat.linear_response/2"
+_READABLE = ("millheat.linear_response/1", FORMAT)
+#: ``field_compression="auto"`` streams above this many mesh nodes (P1 dofs): 50 000 doubles ×
+#: 241 steps is ~100 MB, where the full matrix starts to dominate the memory of the run.
+STREAMING_MIN_DOFS = 50_000
 
 
 @dataclass
@@ -76,9 +105,12 @@ class LinearResponse:
         T0: initial/baseline temperature, °C.
         scheme: time scheme of the FEM run.
         base: baseline probe values °C, shape (n_t, n_probes); None means T0 everywhere.
-        field_step: field step response, shape (n_t, n_local_dofs), or None.
-        field_base: baseline field, shape (n_t, n_local_dofs), or None (T0).
-        meta: provenance (mesh source, dofs, timings).
+        field_step: field step response, shape (n_t, n_local_dofs), or None (no fields, or
+            streamed factors only: :attr:`has_fields`).
+        field_base: baseline field, shape (n_t, n_local_dofs), or None (T0, or streamed).
+        field_base_factors: streamed low-rank factors of the baseline field minus T0
+            (``field_compression="streaming"`` with a non-homogeneous baseline), or None.
+        meta: provenance (mesh source, dofs, timings, ``field_compression`` mode).
     """
 
     times: np.ndarray
@@ -91,6 +123,7 @@ class LinearResponse:
     base: np.ndarray | None = None
     field_step: np.ndarray | None = None
     field_base: np.ndarray | None = None
+    field_base_factors: CompressedStep | None = None
     meta: dict = field(default_factory=dict)
     #: Cached Duhamel operator of :attr:`step` (built on first use of :meth:`probes`).
     _operator: DuhamelOperator | None = field(default=None, init=False, repr=False, compare=False)
@@ -125,20 +158,46 @@ class LinearResponse:
     ) -> np.ndarray:
         """Field dof values °C at ``at_times`` (s, on the step grid), shape (k, n_local_dofs).
 
-        ``compressed=False``: the exact Duhamel sum over the full (n_t, n_dofs) field response.
+        ``compressed=False``: the exact Duhamel sum over the full (n_t, n_dofs) field response
+        (only with ``field_compression="exact"``).
         ``compressed=True``: the same sum on the low-rank factors of :meth:`field_compression`
-        (computed once, cached); entrywise error ≤ TV(u) · ``max_error`` K
-        (:class:`thermo.inverse.lowrank.CompressedStep`).
+        (computed once, cached, or streamed during the FEM run); entrywise error ≤ TV(u) ·
+        ``max_error`` K (:class:`thermo.inverse.lowrank.CompressedStep`), plus the streamed
+        baseline's ``max_error`` when :attr:`field_base_factors` is set. With streamed factors
+        the columns are this rank's owned dofs.
         """
-        if self.field_step is None:
+        if not self.has_fields:
             raise ValueError("LinearResponse: no field response was recorded (record_fields)")
+        if self.field_step is None and not compressed:
+            raise ValueError(
+                "LinearResponse.fields: only streamed low-rank factors were recorded "
+                "(field_compression='streaming'); use compressed=True"
+            )
         idx = index_of_times(self.times, at_times)
         u = self.input_samples(history)
         if compressed:
             y = self.field_compression().superpose_at(u, idx)
         else:
             y = superpose_at(self.field_step, u, idx)
+        if self.field_base_factors is not None:
+            base = self.field_base_factors
+            with single_blas_thread():
+                y += base.time_factor[idx] @ base.dof_factor.astype(float)
         return y + (self.T0 if self.field_base is None else self.field_base[idx])
+
+    @property
+    def has_fields(self) -> bool:
+        """True when fields can be evaluated: a recorded field response or streamed factors."""
+        return self.field_step is not None or self.has_field_compression
+
+    @property
+    def n_field_dofs(self) -> int:
+        """Field columns held here (this rank's; 0 without fields)."""
+        if self.field_step is not None:
+            return int(self.field_step.shape[1])
+        if self.has_field_compression:
+            return int(self._field_compression[1].dof_factor.shape[1])
+        return 0
 
     def field_compression(
         self, *, tol: float | None = None, rel_tol: float | None = None, dtype: type | None = None
@@ -152,9 +211,23 @@ class LinearResponse:
         Computed on first use (randomised SVD, ~1 s for 28 000 dofs) and cached on the
         object; :meth:`save` stores the cached factors and :meth:`load` restores them. Without
         arguments the cached factors are returned whatever their tolerance; explicit arguments
-        that differ from the cached ones recompute them.
+        that differ from the cached ones recompute them. Streamed factors
+        (``field_compression="streaming"``, no :attr:`field_step`) cannot be recomputed:
+        other arguments raise ValueError.
         """
         if self.field_step is None:
+            if self.has_field_compression:
+                comp = self._field_compression[1]
+                ok_tol = tol is None or np.isclose(comp.tol, float(tol), rtol=1e-12, atol=0.0)
+                ok_dtype = dtype is None or np.dtype(dtype) == comp.dof_factor.dtype
+                if ok_tol and ok_dtype and rel_tol is None:
+                    return comp
+                raise ValueError(
+                    "LinearResponse.field_compression: the factors were streamed during the FEM "
+                    f"run (tol {comp.tol:.3g}, B {comp.dof_factor.dtype}); other tolerances or "
+                    "dtypes need a new run (compute_linear_response(field_rel_tol=..., "
+                    "field_dtype=...))"
+                )
             raise ValueError("LinearResponse: no field response was recorded (record_fields)")
         cached = self._field_compression
         if cached is not None and cached[0] is not self.field_step:
@@ -227,9 +300,8 @@ class LinearResponse:
             if value is not None and (serial or name == "base"):
                 arrays[name] = value
         compression = None
-        cached = self._field_compression
-        if serial and cached is not None and cached[0] is self.field_step:
-            comp = cached[1]
+        if serial and self.has_field_compression:
+            comp = self._field_compression[1]
             arrays["field_time_factor"] = comp.time_factor
             arrays["field_dof_factor"] = comp.dof_factor
             compression = {
@@ -237,9 +309,15 @@ class LinearResponse:
                 "max_error": comp.max_error,
                 "rank": comp.rank,
                 "dtype": str(comp.dof_factor.dtype),
+                "streamed": self.field_step is None,
             }
+            if self.field_base_factors is not None:
+                base = self.field_base_factors
+                arrays["field_base_time_factor"] = base.time_factor
+                arrays["field_base_dof_factor"] = base.dof_factor
+                compression["base"] = {"tol": base.tol, "max_error": base.max_error}
         meta = {
-            "format": "millheat.linear_response/1",
+            "format": FORMAT,
             "units": {
                 "times": "s",
                 "step": "K per input unit",
@@ -269,8 +347,10 @@ class LinearResponse:
             meta = json.loads(meta_path.read_text(encoding="utf-8"))
         except (OSError, json.JSONDecodeError) as err:
             raise ValueError(f"{meta_path}: cannot read linear-response metadata ({err})") from err
-        if meta.get("format") != "millheat.linear_response/1":
-            raise ValueError(f"{meta_path}: format must be 'millheat.linear_response/1'")
+        if meta.get("format") not in _READABLE:
+            raise ValueError(
+                f"{meta_path}: format must be one of {list(_READABLE)}, got {meta.get('format')!r}"
+            )
         with np.load(npz) as data:
             arrays = {k: data[k] for k in data.files}
         resp = cls(
@@ -287,16 +367,27 @@ class LinearResponse:
             meta=meta.get("meta", {}),
         )
         info = meta.get("field_compression")
-        if info is not None and resp.field_step is not None and "field_dof_factor" in arrays:
+        if info is not None and "field_dof_factor" in arrays:
             A, B = arrays["field_time_factor"], arrays["field_dof_factor"]
-            if A.shape[0] == resp.field_step.shape[0] and B.shape[1] == resp.field_step.shape[1]:
-                comp = CompressedStep(
-                    time_factor=A,
-                    dof_factor=B,
-                    tol=float(info["tol"]),
-                    max_error=float(info["max_error"]),
-                )
-                resp._field_compression = (resp.field_step, comp)
+            comp = CompressedStep(
+                time_factor=A,
+                dof_factor=B,
+                tol=float(info["tol"]),
+                max_error=float(info["max_error"]),
+            )
+            if resp.field_step is not None:
+                fits = A.shape[0] == resp.field_step.shape[0]
+                if fits and B.shape[1] == resp.field_step.shape[1]:
+                    resp._field_compression = (resp.field_step, comp)
+            elif info.get("streamed") and A.shape[0] == resp.times.size:
+                resp._field_compression = (None, comp)
+                if "field_base_dof_factor" in arrays:
+                    resp.field_base_factors = CompressedStep(
+                        time_factor=arrays["field_base_time_factor"],
+                        dof_factor=arrays["field_base_dof_factor"],
+                        tol=float(info["base"]["tol"]),
+                        max_error=float(info["base"]["max_error"]),
+                    )
         return resp
 
 
@@ -376,6 +467,28 @@ def split_problem(
     return step_problem, base_problem
 
 
+def _owned_values(T: Any) -> np.ndarray:
+    """This rank's owned dof values of the solver's temperature (one function, or one per
+    volume with contact, concatenated in the solver's order), no ghosts."""
+    funcs = T if isinstance(T, list) else [T]
+    parts = []
+    for f in funcs:
+        imap = f.function_space.dofmap.index_map
+        n_owned = imap.size_local * f.function_space.dofmap.index_map_bs
+        parts.append(f.x.array[:n_owned])
+    return np.concatenate(parts)
+
+
+def resolve_field_compression(mode: str, *, n_dofs: int, n_ranks: int) -> str:
+    """``"exact"`` or ``"streaming"`` for ``mode`` ("auto": streaming above
+    :data:`STREAMING_MIN_DOFS` mesh nodes or on several ranks)."""
+    if mode not in ("auto", "exact", "streaming"):
+        raise ValueError(f"field_compression must be 'auto', 'exact' or 'streaming', got {mode!r}")
+    if mode == "auto":
+        return "streaming" if n_dofs > STREAMING_MIN_DOFS or n_ranks > 1 else "exact"
+    return mode
+
+
 def compute_linear_response(
     tagged: Any,
     problem: HeatProblem,
@@ -384,6 +497,9 @@ def compute_linear_response(
     kind: InputKind,
     probes: Mapping[str, Sequence[float]],
     record_fields: bool = False,
+    field_compression: FieldCompression = "auto",
+    field_rel_tol: float = COMPRESS_REL_TOL,
+    field_dtype: type = np.float32,
     progress: bool = False,
 ) -> LinearResponse:
     """Run the FEM for the unit step of ``boundary`` (and the baseline when needed).
@@ -394,9 +510,17 @@ def compute_linear_response(
         boundary: facet group of the unknown input (e.g. ``"F1"``).
         kind: "temperature" or "flux".
         probes: probe name → (x, y, z) m.
-        record_fields: also keep the dof arrays at every step.
+        record_fields: also keep the field response.
+        field_compression: "exact" (full (n_t × n_dofs) field response, factors on demand),
+            "streaming" (low-rank factors built during the run, owned dofs per rank; no
+            ``field_step``), or "auto" (module docstring). Ignored without ``record_fields``.
+        field_rel_tol: streamed factors' tolerance relative to max |S| (exact: see
+            :meth:`LinearResponse.field_compression`).
+        field_dtype: streamed factors' storage of B (float32 or float64).
         progress: tqdm bar of the solver.
     """
+    import time
+
     from thermo.solver import solve_transient
 
     tagged.require(facets=[boundary])
@@ -404,33 +528,69 @@ def compute_linear_response(
         raise ValueError("compute_linear_response: at least one probe is needed")
     step_problem, base_problem = split_problem(problem, boundary=boundary, kind=kind)
     names = tuple(probes)
+    comm = tagged.mesh.comm
+    n_nodes = int(tagged.mesh.geometry.index_map().size_global)
+    mode = resolve_field_compression(field_compression, n_dofs=n_nodes, n_ranks=comm.size)
+    streaming = record_fields and mode == "streaming"
+    T0 = problem.time.T0
+    compress_s = [0.0]
 
-    def run(prob: HeatProblem) -> tuple[np.ndarray, np.ndarray | None, dict]:
+    def run(prob: HeatProblem, offset: float) -> tuple[np.ndarray, Any, dict]:
         frames: list[np.ndarray] = []
+        stream: list[StreamingCompressor] = []
 
         def keep(_n: int, _t: float, T: Any) -> None:
             funcs = T if isinstance(T, list) else [T]  # one function per volume with contact
             frames.append(np.concatenate([f.x.array for f in funcs]))
 
-        res = solve_transient(
-            tagged,
-            prob,
-            probes=dict(probes),
-            on_step=keep if record_fields else None,
-            progress=progress,
-        )
-        y = np.stack([res.probes[n] for n in names], axis=1)
-        return y, (np.stack(frames) if record_fields else None), dict(res.timings)
+        def push(_n: int, _t: float, T: Any) -> None:
+            t0 = time.perf_counter()
+            row = _owned_values(T) - offset
+            if not stream:
+                stream.append(
+                    StreamingCompressor(
+                        row.size, rel_tol=field_rel_tol, dtype=field_dtype, comm=comm
+                    )
+                )
+            stream[0].push(row)
+            compress_s[0] += time.perf_counter() - t0
 
-    T0 = problem.time.T0
-    y_step, f_step, timings = run(step_problem)
+        on_step = (push if streaming else keep) if record_fields else None
+        res = solve_transient(tagged, prob, probes=dict(probes), on_step=on_step, progress=progress)
+        y = np.stack([res.probes[n] for n in names], axis=1)
+        fields: Any = None
+        if record_fields and not streaming:
+            fields = np.stack(frames)
+        elif streaming:
+            t0 = time.perf_counter()
+            fields = stream[0].finish()
+            compress_s[0] += time.perf_counter() - t0
+        return y, fields, dict(res.timings)
+
+    y_step, f_step, timings = run(step_problem, T0)
     y_step = y_step - T0
-    if f_step is not None:
+    comp = None
+    if streaming:
+        comp, f_step = f_step, None
+    elif f_step is not None:
         f_step = f_step - T0
-    base = f_base = None
+    base = f_base = base_factors = None
     if not _is_homogeneous(problem, boundary):
-        base, f_base, _ = run(base_problem)
-    return LinearResponse(
+        base, f_base, _ = run(base_problem, T0)
+        if streaming:
+            base_factors, f_base = f_base, None
+    meta = {
+        "mesh": str(getattr(tagged, "source", "")),
+        "n_ranks": int(comm.size),
+        "timings": timings,
+        "probes_m": {n: list(map(float, p)) for n, p in probes.items()},
+    }
+    if record_fields:
+        meta["field_compression"] = mode
+        if streaming:
+            meta["field_stream_s"] = compress_s[0]
+            meta["field_rank"] = comp.rank
+    resp = LinearResponse(
         times=problem.time.times,
         step=y_step,
         probe_names=names,
@@ -441,10 +601,9 @@ def compute_linear_response(
         base=base,
         field_step=f_step,
         field_base=f_base,
-        meta={
-            "mesh": str(getattr(tagged, "source", "")),
-            "n_ranks": int(tagged.mesh.comm.size),
-            "timings": timings,
-            "probes_m": {n: list(map(float, p)) for n, p in probes.items()},
-        },
+        field_base_factors=base_factors,
+        meta=meta,
     )
+    if comp is not None:
+        resp._field_compression = (None, comp)
+    return resp

@@ -70,7 +70,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=0, help="seed of the F1 fluctuation and the noise")
     p.add_argument("--quick", action="store_true", help="coarse mesh, dt = 0.2 s (tests)")
     p.add_argument(
-        "--method", choices=method_names(), default="student", help="method rendered and exported"
+        "--method",
+        choices=method_names(),
+        default=None,
+        help="method rendered and exported (default: student; gauss-newton with --nonlinear)",
     )
     p.add_argument(
         "--compare",
@@ -114,6 +117,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--time-column", default="time_s", metavar="COL", help="time column of CSV")
     p.add_argument("--time-unit", choices=("s", "ms", "min"), default="s", help="its unit")
     p.add_argument("--no-progress", action="store_true", help="no tqdm bars")
+    p.add_argument(
+        "--nonlinear",
+        action="store_true",
+        help="k(T), c(T) tool: nonlinear virtual sensors and fields (cases.recon_nonlinear)",
+    )
     return p
 
 
@@ -294,6 +302,11 @@ def _summary(metrics: dict) -> dict:
 def main(argv: list[str] | None = None) -> int:
     """Run the reconstruction study; returns the exit code (bad input: ValueError, see exits)."""
     args = build_parser().parse_args(argv)
+    if args.nonlinear:  # the k(T), c(T) tool: its own pipeline (cases.recon_nonlinear)
+        from cases.recon_nonlinear import run as run_nonlinear
+
+        return run_nonlinear(args)
+    args.method = args.method or "student"
     if args.sigma < 0:
         raise ValueError(f"--sigma must be >= 0 K, got {args.sigma}")
     compare = DEFAULT_COMPARE if args.compare is None else tuple(args.compare)

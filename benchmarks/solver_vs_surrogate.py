@@ -1,7 +1,19 @@
 """Solver vs surrogate, side by side, for one 12 s cut on the built-in tool (issue 5 benchmark).
 
-``python -m benchmarks.solver_vs_surrogate [--size-factor 0.5] [--repeats 20] [--out FILE.json]
-[--weights DIR]``
+``python -m benchmarks.solver_vs_surrogate [--size-factor 0.5 | --dofs N] [--repeats 20]
+[--field-compression auto|exact|streaming] [--out FILE.json] [--weights DIR]``
+
+``--dofs N`` picks the size factor :func:`meshes.tool.size_factor_for_dofs` gives for about N P1
+dofs (log–log interpolation of the measured table :data:`meshes.tool.MEASURED_DOFS`, end slope
+beyond it); the real count is printed. ``--field-compression`` chooses how the field response
+is recorded (:func:`thermo.inverse.linear_response.compute_linear_response`; "auto": streaming
+above 50 000 dofs). With streamed factors there is no full response, so the exact-field rows
+are skipped and the fast fields are compared with the direct FEM fields only. The last line is
+the scale row: dofs, ranks (1: this benchmark runs on ``COMM_SELF``; the multi-rank rows are
+``benchmarks.forward --response``), response build time (FEM run + factorisation), peak
+resident memory (``resource.getrusage`` ``ru_maxrss``, this process, i.e. everything so far
+including the direct FEM runs and the networks), and the full Tikhonov reconstruction time
+(estimate + fields at 4/8/12 s, fast).
 
 Stages, each timed on the same mesh, time grid (dt = 0.05 s, 240 steps) and condition
 (N = 509 r/min, fz = 0.075 mm/z, ae = 0.2 mm, σ = 5 K):
@@ -37,6 +49,7 @@ scheme; its fields are compared with the exact Duhamel fields (with the proven b
 from __future__ import annotations
 
 import argparse
+import resource
 import time
 from collections.abc import Callable
 from dataclasses import replace
@@ -115,12 +128,31 @@ def main(argv: list[str] | None = None) -> int:
     """Run the benchmark and print the table; returns the exit code."""
     parser = argparse.ArgumentParser(prog="python -m benchmarks.solver_vs_surrogate")
     parser.add_argument("--size-factor", type=float, default=0.5, help="tool mesh size factor")
+    parser.add_argument(
+        "--dofs",
+        type=int,
+        default=None,
+        metavar="N",
+        help="about N P1 dofs instead of --size-factor (meshes.tool.size_factor_for_dofs)",
+    )
+    parser.add_argument(
+        "--field-compression",
+        choices=("auto", "exact", "streaming"),
+        default="auto",
+        help="how the field response is recorded (default auto: streaming above 50k dofs)",
+    )
     parser.add_argument("--repeats", type=int, default=20, help="timed calls per fast stage")
     parser.add_argument("--out", type=Path, default=None, help="also write the timings as JSON")
     parser.add_argument(
         "--weights", type=Path, default=None, help="neural weights folder (default: shipped)"
     )
     args = parser.parse_args(argv)
+    if args.dofs is not None:
+        if args.dofs < 1:
+            parser.error("--dofs must be positive")
+        from meshes.tool import size_factor_for_dofs
+
+        args.size_factor = round(size_factor_for_dofs(args.dofs), 4)
 
     import dolfinx_solver  # noqa: F401  (MPI/PETSc before dolfinx)
     from mpi4py import MPI
@@ -141,12 +173,19 @@ def main(argv: list[str] | None = None) -> int:
     problem = tool_problem(dt=0.05)
     t0 = time.perf_counter()
     response = compute_linear_response(
-        tagged, problem, boundary="F1", kind="temperature", probes=probes, record_fields=True
+        tagged,
+        problem,
+        boundary="F1",
+        kind="temperature",
+        probes=probes,
+        record_fields=True,
+        field_compression=args.field_compression,
     )
     t_response = time.perf_counter() - t0
     t0 = time.perf_counter()
     compression = response.field_compression()
     t_compress = time.perf_counter() - t0
+    streamed = response.field_step is None
     rec = virtual_measurement(response, **CONDITION, sigma=5.0, seed=0)
     times, measured = rec.times, rec.values
     method = make_method("tikhonov", response=response, sigma=5.0)
@@ -174,9 +213,12 @@ def main(argv: list[str] | None = None) -> int:
     rows = {
         "direct FEM forward (12 s cut)": t_fem,
         "Duhamel forward, probes": _median_time(lambda: response.probes(rec.truth), args.repeats),
-        "Duhamel forward, fields at 4/8/12 s (exact)": _median_time(
+    }
+    if not streamed:
+        rows["Duhamel forward, fields at 4/8/12 s (exact)"] = _median_time(
             lambda: response.fields(rec.truth, at_times=FIELD_TIMES), args.repeats
-        ),
+        )
+    rows |= {
         f"Duhamel forward, fields at 4/8/12 s (rank {compression.rank})": _median_time(
             lambda: response.fields(rec.truth, at_times=FIELD_TIMES, compressed=True),
             args.repeats,
@@ -191,30 +233,34 @@ def main(argv: list[str] | None = None) -> int:
     neural_rows, neural_acc = _neural_rows(response, rec, args.repeats, args.weights)
     rows |= neural_rows
     timing = dict(response=response, record=rec, repeats=args.repeats)
-    rows["full reconstruction (Tikhonov + fields, exact)"] = time_reconstruction(
-        method, compressed=False, **timing
-    )
+    if not streamed:
+        rows["full reconstruction (Tikhonov + fields, exact)"] = time_reconstruction(
+            method, compressed=False, **timing
+        )
     rows["full reconstruction (Tikhonov + fields, fast)"] = time_reconstruction(
         method, compressed=True, **timing
     )
 
     f1_est = method.estimate(rec).values
     fields_fast = response.fields(f1_est, at_times=FIELD_TIMES, compressed=True)
-    fields_exact = response.fields(f1_est, at_times=FIELD_TIMES)
+    fields_exact = None if streamed else response.fields(f1_est, at_times=FIELD_TIMES)
     bound = compression.error_bound(response.input_samples(f1_est), field_idx)
     probes_fem, fields_fem = run_fem(f1_est)
     rmse_duhamel = float(np.sqrt(np.mean((response.probes(f1_est) - measured) ** 2)))
     rmse_fem = float(np.sqrt(np.mean((probes_fem - measured) ** 2)))
-    err_exact = float(np.abs(fields_fast - fields_exact).max())
+    err_exact = None if streamed else float(np.abs(fields_fast - fields_exact).max())
     err_fem = None if fields_fem is None else float(np.abs(fields_fast - fields_fem).max())
 
     n_dofs = tagged.mesh.geometry.index_map().size_global
     print(f"solver vs surrogate: {n_dofs} dofs, {times.size - 1} steps, condition {CONDITION}")
-    print(f"one-off step-response FEM run (fields recorded): {t_response:.2f} s")
+    mode = response.meta.get("field_compression", "exact")
+    print(f"one-off step-response FEM run (fields recorded, {mode}): {t_response:.2f} s")
+    bound_word = "bound on" if streamed else ""
     print(
-        f"one-off field compression: {t_compress:.2f} s, rank {compression.rank}, "
-        f"max |S - AB| = {compression.max_error:.2e} K/K (tol {compression.tol:.1e}), "
-        f"B {compression.dof_factor.dtype}"
+        f"one-off field compression: {t_compress:.2f} s"
+        f"{' (streamed during the FEM run)' if streamed else ''}, rank {compression.rank}, "
+        f"{bound_word} max |S - AB| = {compression.max_error:.2e} K/K "
+        f"(tol {compression.tol:.1e}), B {compression.dof_factor.dtype}"
     )
     print(f"{'stage':<68} {'time':>12} {'FEM / stage':>12}")
     for stage, seconds in rows.items():
@@ -234,12 +280,24 @@ def main(argv: list[str] | None = None) -> int:
         acc["boundary_rmse_K"] = b
         print(f"  {label}: sensor RMSE {acc['sensor_rmse_K']:.3f} K, boundary {b:.2f} K")
     fem_part = "n/a" if err_fem is None else f"{err_fem:.2e} K"
+    exact_part = "n/a (streamed)" if err_exact is None else f"{err_exact:.2e} K"
     print(
-        f"fields at 4/8/12 s, fast vs exact Duhamel: max {err_exact:.2e} K "
+        f"fields at 4/8/12 s, fast vs exact Duhamel: max {exact_part} "
         f"(bound {bound.max():.2e} K); fast vs direct FEM: max {fem_part}"
+    )
+    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+    recon_ms = 1e3 * rows["full reconstruction (Tikhonov + fields, fast)"]
+    build_s = t_response + t_compress  # FEM run + factorisation, either path
+    head = ("dofs", "ranks", "fields", "response_s", "peak_MB", "recon_ms")
+    print("scale row: " + " ".join(f"{h:>10}" for h in head))
+    print(
+        f"scale row: {n_dofs:>10d} {1:>10d} {mode:>10} {build_s:>10.2f} {peak_mb:>10.0f} "
+        f"{recon_ms:>10.3f}"
     )
     if args.out is not None:
         summary = {"n_dofs": n_dofs, "response_s": t_response, "stages_s": rows}
+        summary |= {"ranks": 1, "field_compression": mode, "peak_MB": peak_mb}
+        summary |= {"response_build_s": build_s, "recon_fast_ms": recon_ms}
         summary |= {"rmse_duhamel_K": rmse_duhamel, "rmse_fem_K": rmse_fem}
         summary |= {
             "neural": {k: {m: v for m, v in a.items() if m != "f1"} for k, a in neural_acc.items()}

@@ -10,8 +10,9 @@ temperature history:
    (:mod:`.windows`, eq. 1), with the first row repeated w − 1 times before t = 0
    (:func:`.windows.pad_start`: the tool rests at T0 before the cut), so every step has a window;
 3. each member k maps the window ending at :math:`t_n` to :math:`\hat T^{(k)}_{F1}(t_n)` (inverse
-   scaling, eq. 2), all windows of a member in one jitted call that shares the convolutions
-   across overlapping windows (:meth:`.models.ConvRecurrent.sliding`);
+   scaling, eq. 2); all windows of all members in ONE jitted call: the members' parameters
+   stacked on a leading axis and the pure sliding-window apply, which shares the convolutions
+   across overlapping windows (:meth:`.models.ConvRecurrent.sliding`), ``jax.vmap``-ped over it;
 4. the estimate is the ensemble mean :math:`\bar T = \frac1K\sum_k \hat T^{(k)}` and the band
    :math:`\bar T \pm z\,s` with s the ensemble standard deviation (ddof = 1), interpolated back to
    the record's times.
@@ -234,21 +235,53 @@ class NeuralInverse:
     # ---- inference -------------------------------------------------------------------------
 
     @cached_property
-    def _apply(self):
-        """Padded sequence (L, F) -> (K, L - w + 1): every member on every window
-        (:meth:`.models.ConvRecurrent.sliding`), one jitted call per member. Measured on the
-        project's 2-core CPU for 5 students: 38 ms as a loop of calls, vs 43 ms vmapped, 60 ms
-        as one jitted program and 105 ms with ``lax.map``."""
+    def _split(self) -> tuple[nnx.GraphDef, list[nnx.State], nnx.State]:
+        """(graphdef, each member's parameters, the non-parameter state of member 0), in
+        inference mode (``deterministic``: dropout off)."""
         views = [nnx.view(m, deterministic=True, raise_if_not_found=False) for m in self.members]
         graphdef, _, rest = nnx.split(views[0], nnx.Param, ...)
-        params = [nnx.state(v, nnx.Param) for v in views]
+        return graphdef, [nnx.state(v, nnx.Param) for v in views], rest
+
+    @cached_property
+    def _apply(self):
+        """Padded sequence (L, F) -> (K, L - w + 1): every member on every window, the whole
+        ensemble as ONE jitted call: the members' parameters stacked on a leading axis
+        (``jax.tree.map(jnp.stack)``, inside the program, so the members' current values are
+        read at every call as before) and :meth:`.models.ConvRecurrent.sliding`, a pure
+        function of them, ``jax.vmap``-ped over it: each recurrence step is one batched matmul
+        and one fused gate update for all members. :meth:`apply_members` is the per-member
+        loop it replaces (kept as the reference); ``python -m benchmarks.ensemble`` times both.
+
+        Why the first vmap attempt was slower than the loop (14 ms vs 12 ms for 5 students,
+        2-core CPU): the sliding windows were gathered (``xw[idx]``, (241, 17, 270) per member)
+        and transposed for the scan; XLA's CPU gather is an element-by-element loop, and
+        batched over members it cost more than the matmuls saved. The windows are now
+        contiguous row slices of the projected sequence (:meth:`.models.GRU.restarted`), and
+        the first step's h·U = 0 is skipped."""
+        graphdef, params, rest = self._split
         window = self.window
 
-        @jax.jit
         def one(p, seq):
             return nnx.merge(graphdef, p, rest).sliding(seq, window=window)
 
-        return lambda seq: jnp.stack([one(p, seq) for p in params])
+        @jax.jit
+        def batched(params, seq):
+            stacked = jax.tree.map(lambda *a: jnp.stack(a), *params)
+            return jax.vmap(one, in_axes=(0, None))(stacked, seq)
+
+        return lambda seq: batched(params, seq)
+
+    @cached_property
+    def _member_fn(self):
+        graphdef, _, rest = self._split
+        window = self.window
+        return jax.jit(lambda p, seq: nnx.merge(graphdef, p, rest).sliding(seq, window=window))
+
+    def apply_members(self, seq: jax.Array) -> jax.Array:
+        """Reference path: what :attr:`_apply` computes, one jitted call per member after
+        another (the implementation before the vmapped ensemble); for tests and benchmarks."""
+        _, params, _ = self._split
+        return jnp.stack([self._member_fn(p, seq) for p in params])
 
     def model_grid(self, times: np.ndarray) -> np.ndarray:
         """The model's step times t_n = t_0 + n dt covering ``times`` (s)."""
@@ -257,7 +290,12 @@ class NeuralInverse:
         return times[0] + self.dt * np.arange(n)
 
     def predict_members(
-        self, times: np.ndarray, measured: np.ndarray, params: Mapping[str, float]
+        self,
+        times: np.ndarray,
+        measured: np.ndarray,
+        params: Mapping[str, float],
+        *,
+        batched: bool = True,
     ) -> np.ndarray:
         """Per-member F1 histories °C on ``times``, shape (K, n_t).
 
@@ -265,6 +303,9 @@ class NeuralInverse:
             times: record times s, increasing, shape (n_t,).
             measured: sensor temperatures °C, shape (n_t, 4) in :attr:`sensor_names` order.
             params: ``n_rpm`` (r/min), ``fz_mm`` (mm/z), ``ae_mm`` (mm).
+            batched: the whole ensemble in one vmapped call (default); False runs the members
+                one after another (:meth:`apply_members`, the reference path; same numbers to
+                float32 round-off).
         """
         times = np.asarray(times, float)
         measured = np.asarray(measured, float)
@@ -284,7 +325,8 @@ class NeuralInverse:
         p = np.array([float(params[k]) for k in PARAM_KEYS])
         feats = np.concatenate([np.broadcast_to(p, (grid.size, N_PARAMS)), sensors], axis=1)
         scaled = pad_start(self.x_scaler.transform(feats), window=self.window)
-        pred = np.asarray(self._apply(jnp.asarray(scaled, dtype=jnp.float32)), dtype=float)
+        apply = self._apply if batched else self.apply_members
+        pred = np.asarray(apply(jnp.asarray(scaled, dtype=jnp.float32)), dtype=float)
         pred = self.y_scaler.inverse_transform(pred)  # (K, n_grid) °C
         return np.stack([np.interp(times, grid, row) for row in pred])
 
@@ -295,9 +337,11 @@ class NeuralInverse:
         params: Mapping[str, float],
         *,
         z: float = 1.96,
+        batched: bool = True,
     ) -> tuple[np.ndarray, np.ndarray | None]:
-        """Ensemble mean F1 °C (n_t,) and band mean ± z·sd (n_t, 2) (None for one member)."""
-        members = self.predict_members(times, measured, params)
+        """Ensemble mean F1 °C (n_t,) and band mean ± z·sd (n_t, 2) (None for one member);
+        ``batched`` as in :meth:`predict_members`."""
+        members = self.predict_members(times, measured, params, batched=batched)
         mean = members.mean(axis=0)
         if members.shape[0] < 2:
             return mean, None

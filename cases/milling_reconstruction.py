@@ -205,52 +205,249 @@ def _write_series(directory: Path, V, response, f1: np.ndarray, every: int) -> l
     return [p.name for p in writer.close()]
 
 
-def _training_data(args: argparse.Namespace, progress: bool):
-    """The IHCP data set for ``--retrain``: ``--dataset DIR`` or built once into the cache
-    (thermo.inverse.tool_dataset.build_tool_dataset, the same data set cases.ihcp_dataset
-    writes)."""
-    from thermo.inverse.dataset import load_dataset
+def _training_data(args: argparse.Namespace, progress: bool, *, every_scenario: bool = False):
+    """Records of the generating model for ``--retrain`` and the baselines (issue 14).
 
-    folder = args.dataset
-    if folder is None:
-        folder = args.cache / ("ihcp_dataset_quick" if args.quick else "ihcp_dataset")
-        if not (folder / "ihcp_dataset.npz").is_file():
-            from mpi4py import MPI
+    The records are those of ``cases.ihcp_robustness`` with its default settings (``--quick``:
+    its ``--quick``): thermo.inverse.virtual_lab's generating model (finer mesh and step, every
+    model uncertainty, realistic sensors, random F1 histories), the same seed (0), model draws,
+    cases, realisations and σ = 0, 5, 10 K, sampled on the inverse's step — so that the main
+    job's networks and baselines are trained on, and judged with, exactly the study's records.
+    Training records: split ``train`` of scenario ``all`` (every uncertainty), less a seeded
+    fifth of the cases (``val``: early stopping; thermo.inverse.calibration.validation_cases,
+    seed 0, as the study); test records:
+    split ``test`` (held-out cases 5, 14, 23, 24 and each case's last realisation, on model draws
+    disjoint from the training draws) of ``all`` and, with ``every_scenario``, of ``none`` (no
+    model error: the discretisation gap only). The FEM responses are read from (or written to)
+    the study's cache ``results/.cache/ihcp_robustness`` when ``--cache`` is the default, else
+    ``<cache>/virtual_lab``; with ``every_scenario`` every scenario's draws are requested, as the
+    study does, since draws without a change of FEM model share one cached run whose key depends
+    on all of them (cold cache: 17 fine FEM runs; only ``all``: 4).
 
-            from thermo.inverse.tool_dataset import build_tool_dataset
+    ``--dataset DIR`` reads the record set ``DIR/records.npz/.json`` that
+    ``cases.ihcp_robustness`` writes instead (no FEM; no Tikhonov in the held-out table then).
 
-            print(f"milling_reconstruction: building the training data set in {folder}")
-            built = build_tool_dataset(quick=args.quick, comm=MPI.COMM_SELF, progress=progress)
-            with staged_dir(folder) as tmp:
-                built.dataset.save(tmp / "ihcp_dataset")
-    if not (folder / "ihcp_dataset.npz").is_file():
-        raise FileNotFoundError(f"--dataset {folder}: no ihcp_dataset.npz in this folder")
-    return load_dataset(folder / "ihcp_dataset")
+    Returns ``{"fit", "val", "test": [SensorRecord], "val_cases", "nominal": LinearResponse |
+    None, "data_model": dict, "nominal_size_factor": float | None}``; memoised on ``args`` for
+    one run.
+    """
+    memo = getattr(args, "_lab_records", None)
+    if memo is not None and (memo["every_scenario"] or not every_scenario):
+        return memo
+    from cases.ihcp_robustness import _nominal_response, _settings
+    from cases.ihcp_robustness import build_parser as robustness_parser
+    from thermo.inverse.record import RecordSet
+    from thermo.inverse.virtual_lab import SCENARIOS, draw_responses, generate, pool
+
+    lab = robustness_parser().parse_args(["--quick"] if args.quick else [])
+    model, nominal_size, cases, n_draws, n_reals, _ = _settings(lab)
+    nominal = None
+    if args.dataset is not None:
+        path = Path(args.dataset) / "records"
+        if not path.with_suffix(".npz").is_file():
+            raise FileNotFoundError(
+                f"--dataset {args.dataset}: no records.npz (the record set that "
+                "cases.ihcp_robustness writes)"
+            )
+        rs = RecordSet.load(path)
+        records = list(rs.records)
+        data_model = dict(rs.meta.get("data_model") or {}) | {"source": str(path)}
+        nominal_size = None
+    else:
+        if Path(args.cache) == Path(build_parser().get_default("cache")):
+            cache = Path(robustness_parser().get_default("cache"))
+        else:
+            cache = Path(args.cache) / "virtual_lab"
+        cache.mkdir(parents=True, exist_ok=True)
+        draws = {s: pool(s, n_draws, seed=lab.seed, ranges=model.ranges) for s in SCENARIOS}
+        wanted = SCENARIOS if every_scenario else ("all",)
+        print(
+            f"milling_reconstruction: generating-model records (FEM responses cached in {cache})",
+            flush=True,
+        )
+        fine = draw_responses(
+            [d for s in wanted for d in draws[s]], model, cache=cache, progress=progress
+        )
+        use = ("all", "none") if every_scenario else ("all",)
+        records = generate(
+            fine,
+            {s: draws[s] for s in use},
+            model,
+            cases=cases,
+            n_realisations=n_reals,
+            sigmas=lab.sigmas,
+            seed=lab.seed,
+        )
+        nominal = _nominal_response(model, nominal_size, cache)
+        data_model = {
+            "generating": model.as_meta(),
+            "nominal": {"size_factor": nominal_size, "dt": model.inverse_dt, "h_F3": 25.0,
+                        "contact": "perfect", "k_insert": 85.0, "lag": None},
+            "scenarios": list(use), "draws_per_scenario": n_draws, "realisations": n_reals,
+            "cases": list(cases), "sigmas_K": list(lab.sigmas), "seed": lab.seed,
+            "fem_cache": str(cache),
+            "same_as": "cases.ihcp_robustness " + ("--quick" if args.quick else "(defaults)"),
+        }  # fmt: skip
+    for i, r in enumerate(records):
+        missing = [k for k in ("case", "split", "scenario") if k not in r.meta]
+        if missing or r.truth is None:
+            raise ValueError(
+                f"training records: record {i} lacks meta {missing} or its truth (needs the "
+                "generating model's records, thermo.inverse.virtual_lab)"
+            )
+    from thermo.inverse.calibration import validation_cases
+
+    pool_ = [r for r in records if r.meta["split"] == "train" and r.meta["scenario"] == "all"]
+    val_cases = validation_cases({r.meta["case"] for r in pool_}, seed=0) if pool_ else []
+    train = [r for r in pool_ if int(r.meta["case"]) not in val_cases]
+    val = [r for r in pool_ if int(r.meta["case"]) in val_cases]
+    test = [
+        r for r in records if r.meta["split"] == "test" and r.meta["scenario"] in ("all", "none")
+    ]
+    if not train or not val or not any(r.meta["scenario"] == "all" for r in test):
+        raise ValueError(
+            "training records: need split 'train' and 'test' records of scenario 'all' "
+            f"(have {len(train)} train, {len(test)} test)"
+        )
+    data_model |= {
+        "training": "split 'train' of scenario 'all' (every uncertainty), all σ, less the "
+        "validation cases (thermo.inverse.calibration.validation_cases, seed 0)",
+        "test": "split 'test': held-out cases 5, 14, 23, 24 and each case's last realisation, "
+        "model draws disjoint from the training draws",
+    }
+    memo = {
+        "fit": train,
+        "val": val,
+        "val_cases": val_cases,
+        "test": test,
+        "nominal": nominal,
+        "nominal_size_factor": nominal_size,
+        "data_model": data_model,
+        "every_scenario": every_scenario or args.dataset is not None,
+    }
+    args._lab_records = memo
+    return memo
 
 
 def _estimators(args: argparse.Namespace, needed: set[str], weights_out: Path, progress: bool):
-    """``{"teacher", "student"}`` estimators: shipped, from ``--weights``, or retrained."""
+    """``{"teacher", "student"}`` estimators: shipped, from ``--weights``, or retrained.
+
+    ``--retrain``: the CNN-GRU teacher and 5 knowledge-distilled students (regression-sound KD
+    loss, surrogates.ihcp.recon_training.train_on_records) on the generating model's training
+    records (:func:`_training_data`: scenario ``all``, every σ), validation a seeded fifth of
+    their cases (thermo.inverse.calibration.validation_cases, the rule of
+    ``cases.ihcp_robustness``), 30 epochs each (the study's budget; best validation epoch kept),
+    training seed 0 (teacher; student k: 1 + k) whatever ``--seed`` is. ``--quick``: 1 epoch, 2
+    students (tests). The weights' ``meta`` records the data model, seeds, split, epochs, the
+    pooled test-set metrics (``test_case``), the held-out boundary RMSE / band coverage of the
+    networks beside Tikhonov-nominal and the baselines on the same test records (``held_out``,
+    the measurement behind the default method) and the per-record metrics of the check records
+    (``check_records``: case 24, realisation 0, scenario ``all``, every σ; saved beside the
+    weights as ``check_records.npz/.json`` for tests/ihcp/test_ihcp_shipped.py). Seeded, so a
+    rerun on the same machine and library build gives the same weights; the difference to the
+    shipped weights is printed and recorded in ``training.json``.
+    """
     from surrogates.ihcp.estimator import shipped
 
     if not (needed & set(NEURAL)) and not args.retrain:
         return {}, None
     if not args.retrain:
         return {k: shipped(k, directory=args.weights) for k in NEURAL if k in needed}, None
-    from surrogates.ihcp.recon_training import EstimatorTraining, train_estimators
+    from surrogates.ihcp.inverse_method import NeuralMethod
+    from surrogates.ihcp.recon_training import (
+        EstimatorTraining,
+        member_metrics,
+        train_on_records,
+        weight_differences,
+    )
+    from thermo.inverse.record import RecordSet
+    from thermo.inverse.registry import make_method
+    from thermo.inverse.robustness import evaluate, summarise
 
-    config = EstimatorTraining(progress=progress)
-    if args.quick:  # tests: the same pipeline on a budget of seconds
-        config = replace(config, teacher_epochs=1, student_epochs=1, n_students=2)
-    ds = _training_data(args, progress)
-    print("milling_reconstruction: retraining teacher and students", flush=True)
-    teacher, students, report = train_estimators(ds, config)
+    t0 = time.perf_counter()
+    seed = 0  # the training seed (docstring)
+    epochs, n_students = (1, 2) if args.quick else (30, 5)
+    config = EstimatorTraining(
+        teacher_epochs=epochs,
+        student_epochs=epochs,
+        n_students=n_students,
+        seed=seed,
+        progress=progress,
+    )
+    data = _training_data(args, progress, every_scenario=True)
+    train, val, val_cases = data["fit"], data["val"], data["val_cases"]
+    test = [r for r in data["test"] if r.meta["scenario"] == "all"]
+    check = [r for r in test if r.meta["case"] == 24 and r.meta["realisation"] == 0] or test[:3]
+    provenance = {
+        "data_model": data["data_model"],
+        "split": {
+            "rule": "validation: thermo.inverse.calibration.validation_cases(training cases, "
+            "seed=0); test: the data model's split 'test' of scenario 'all'",
+            "train_cases": sorted({int(r.meta["case"]) for r in train}),
+            "val_cases": val_cases,
+            "test_cases": sorted({int(r.meta["case"]) for r in test}),
+            "n_records": {"train": len(train), "val": len(val), "test": len(test)},
+        },
+        "seeds": {
+            "records": data["data_model"].get("seed"),
+            "teacher": seed,
+            "students": [seed + 1 + k for k in range(n_students)],
+        },
+        "test_set": "pooled over every sample of the test records (scenario 'all', every σ)",
+    }
+    print(
+        f"milling_reconstruction: training teacher and {n_students} students on {len(train)} "
+        f"records (validation {len(val)}, test {len(test)})",
+        flush=True,
+    )
+    teacher, students, report = train_on_records(
+        train, val, config, test=test, provenance=provenance
+    )
+    methods = {"student": NeuralMethod(students), "teacher": NeuralMethod(teacher)}
+    methods |= {n: make_method(n, training=train) for n in ("fir", "params-only")}
+    sources = {n: (lambda rec, m=m: (m, None)) for n, m in methods.items()}
+    if data["nominal"] is not None:
+        by_sigma: dict = {}
+
+        def tikhonov(rec):
+            s = rec.meta["sigma_K"]
+            if s not in by_sigma:
+                by_sigma[s] = make_method("tikhonov", response=data["nominal"], sigma=s)
+            return by_sigma[s], None
+
+        sources["tikhonov"] = tikhonov
+    print("milling_reconstruction: scoring on the held-out records", flush=True)
+    rows = evaluate(data["test"], sources, loso=False)
+    held_out = {
+        "records": "split 'test' of scenarios " + ", ".join(sorted({r["scenario"] for r in rows})),
+        "boundary_rmse": summarise(rows, "boundary_rmse"),
+        "coverage": summarise(rows, "coverage"),
+        "baselines": "fir and params-only fitted on the networks' training records (less the "
+        "validation cases), tikhonov on the nominal model (standard mesh and step), σ known",
+    }
+    check_meta = {
+        "file": "check_records.npz/.json beside the weights",
+        "selection": {"scenario": "all", "case": 24, "realisation": 0},
+        "records": [{k: r.meta[k] for k in ("case", "realisation", "sigma_K")} for r in check],
+        "metric": "recon_training.member_metrics (per member, per record)",
+    }
+    t_check, s_check = member_metrics(teacher, check), member_metrics(students, check)
+    for est, per in ((teacher, t_check), (students, s_check)):
+        est.meta["held_out"] = held_out
+        est.meta["check_records"] = check_meta | {"metrics": per}
+    report |= {
+        "held_out": held_out,
+        "check_records": check_meta | {"teacher": t_check, "students": s_check},
+    }
     teacher.save(weights_out / "teacher")
     students.save(weights_out / "student")
-    from surrogates.ihcp.recon_training import weight_differences
-
+    RecordSet(tuple(check), meta={"data_model": data["data_model"]}).save(
+        weights_out / "check_records"
+    )
     diff = weight_differences(teacher, students, args.weights)  # default: the shipped weights
     report["difference_to_shipped"] = diff
     report["max_abs_difference_to_shipped"] = diff["max"]
+    report["seconds"]["retrain_total"] = time.perf_counter() - t0
     if diff["max"] is None:
         verdict = f"not comparable ({diff['note']})"
     else:
@@ -261,22 +458,42 @@ def _estimators(args: argparse.Namespace, needed: set[str], weights_out: Path, p
 
 
 def _baseline_records(args: argparse.Namespace, response, progress: bool) -> list:
-    """Training records of the baselines: every stored record (clean and each σ) of the data-set
-    cases the networks were trained on (not the reconstruction conditions, not the test case),
-    on the response's grid."""
-    from thermo.inverse.design import RECONSTRUCTION_CASES, TEST_CASE
+    """Training records of the baselines (fir, params-only): the generating model's training
+    records of scenario ``all`` less the validation cases (:func:`_training_data`, as
+    ``cases.ihcp_robustness`` fits its baselines), never the reconstruction conditions or the
+    test case, on the response's grid.
+    Checks that they are records of the main job's sensors: the same names, and — on the
+    standard mesh and step — the main job's sensor step responses equal the nominal model's
+    that the records' inverse methods use (same positions; 1e-6 relative)."""
     from thermo.inverse.record import on_case_grid
 
-    ds = _training_data(args, progress)
+    data = _training_data(args, progress)
     t = response.times
-    out = []
-    for case in ds.cases:
-        if int(case) in (*RECONSTRUCTION_CASES, TEST_CASE):
-            continue
-        for sigma in (None, *(float(s) for s in ds.sigmas if s > 0)):
-            rec = ds.case(int(case), sigma=sigma)
-            out.append(on_case_grid(rec, dt=t[1] - t[0], t_end=t[-1], where="training data set"))
-    return out
+    names = tuple(data["fit"][0].names)
+    if names != tuple(response.probe_names):
+        raise ValueError(
+            f"training records: sensors {list(names)}, the main job's are "
+            f"{list(response.probe_names)}"
+        )
+    nominal = data["nominal"]
+    sf = args.size_factor or (QUICK_SIZE_FACTOR if args.quick else SIZE_FACTOR)
+    if (
+        nominal is not None
+        and sf == data["nominal_size_factor"]
+        and nominal.times.shape == t.shape
+        and np.allclose(nominal.times, t)
+    ):
+        scale = float(np.abs(nominal.step).max())
+        gap = float(np.abs(np.asarray(response.step) - nominal.step).max())
+        if gap > 1e-6 * scale:
+            raise ValueError(
+                f"training records: the main job's sensor responses differ from the records' "
+                f"nominal model by {gap:.3g} K/K (not the same sensors)"
+            )
+    return [
+        on_case_grid(rec, dt=t[1] - t[0], t_end=t[-1], where="generating-model records")
+        for rec in data["fit"]
+    ]
 
 
 def _method(
@@ -434,24 +651,62 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-def _weights_info(args: argparse.Namespace, neural: dict, training: dict | None) -> dict | None:
-    """Where the networks came from and their provenance (for metrics.json and the report)."""
-    if not neural:
-        return None
-    from surrogates.ihcp.estimator import SHIPPED_DIR
+def _weights_info(args: argparse.Namespace, neural: dict, training: dict | None) -> dict:
+    """Where the networks came from, their provenance and the default method with the measured
+    reason (for metrics.json and the report).
 
-    source = "retrained" if args.retrain else str(args.weights or SHIPPED_DIR)
-    info: dict = {"source": source}
+    ``default``: the ``--method`` default and, from the student weights' ``held_out`` record
+    (measured when the weights were trained, on the generating model's held-out records), the
+    boundary RMSE of each method under every uncertainty (scenario ``all``) and with no model
+    error (``none``) at σ = 5 K, and which method is lowest under ``all`` (``best_all``).
+    """
+    from surrogates.ihcp.estimator import SHIPPED_DIR, shipped
+
+    info: dict = {"source": None}
+    if neural:
+        info["source"] = "retrained" if args.retrain else str(args.weights or SHIPPED_DIR)
     for kind, est in neural.items():
         info[kind] = {
             "members": len(est.members),
             "window": est.window,
             "dt_s": est.dt,
-            "test_case_24": est.meta.get("test_case"),
+            "test_set": est.meta.get("test_case"),
             "training": est.meta.get("training"),
+            "seeds": est.meta.get("seeds"),
+            "split": est.meta.get("split"),
+            "data_model": est.meta.get("data_model"),
         }
     if training is not None:
         info["max_abs_difference_to_shipped"] = training.get("max_abs_difference_to_shipped")
+    student = neural.get("student")
+    if student is None:
+        try:
+            student = shipped("student", directory=args.weights)
+        except (OSError, ValueError):
+            student = None
+    held = None if student is None else student.meta.get("held_out")
+    # the main job's default method (main(): ``args.method or "student"``), and the rendered one
+    default = {"method": "student", "rendered": args.method, "held_out": None}
+    if held:
+        table = held["boundary_rmse"]
+        cov = held.get("coverage", {})
+
+        def cell(summary: dict, method: str, scenario: str) -> float | None:
+            c = summary.get(method, {}).get(scenario, {}).get("5")
+            return None if c is None else c["mean"]
+
+        default["held_out"] = {
+            "sigma_K": 5.0,
+            "records": held.get("records"),
+            "boundary_rmse": {
+                s: {m: cell(table, m, s) for m in table if cell(table, m, s) is not None}
+                for s in ("all", "none")
+            },
+            "coverage": {m: cell(cov, m, "all") for m in cov if cell(cov, m, "all") is not None},
+        }
+        under_all = default["held_out"]["boundary_rmse"]["all"]
+        default["best_all"] = min(under_all, key=under_all.get) if under_all else None
+    info["default"] = default
     return info
 
 

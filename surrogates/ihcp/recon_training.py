@@ -29,7 +29,7 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -143,11 +143,14 @@ def train_on_records(
     config: EstimatorTraining = EstimatorTraining(),
     *,
     test: Sequence[SensorRecord] = (),
+    provenance: Mapping[str, Any] | None = None,
 ) -> tuple[NeuralInverse, NeuralInverse, dict[str, Any]]:
     """Train the teacher and the student ensemble on sensor records (with truth and machining
     parameters, one time grid), e.g. the randomised records of the generating model
     (:mod:`thermo.inverse.virtual_lab`). Scalers are fitted on the training records; the best
-    epoch is chosen on ``val``; ``test`` (default ``val``) gives the report's metrics."""
+    epoch is chosen on ``val``; ``test`` (default ``val``) gives the report's metrics.
+    ``provenance`` (e.g. the data model and seeds of the records) is merged into the report and
+    into both estimators' ``meta``."""
     records = [*train, *val, *test]
     if not train or not val:
         raise ValueError("train_on_records: needs training and validation records")
@@ -157,7 +160,7 @@ def train_on_records(
     provenance = {
         "training": asdict(config),
         "records": {"train": n_tr, "val": n_va, "test": len(test)},
-    }
+    } | dict(provenance or {})
     return _fit_networks(
         cases,
         train_keys=list(range(n_tr)),
@@ -315,4 +318,24 @@ def weight_differences(
     known = [out[k] for k in ("teacher", "student")]
     out["max"] = None if None in known else max(known)
     out["note"] = "; ".join(notes) or None
+    return out
+
+
+def member_metrics(
+    estimator: NeuralInverse, records: Sequence[SensorRecord]
+) -> list[list[dict[str, float]]]:
+    """Per member, per record: :func:`.metrics.regression_report` of the member's F1 history
+    against the record's truth (scaled with the estimator's label scaler, all samples), i.e.
+    ``out[k][i]`` for member k on record i. What ``tests/ihcp/test_ihcp_shipped.py`` recomputes
+    on the committed check records of the shipped weights."""
+    ys = estimator.y_scaler
+    out: list[list[dict[str, float]]] = [[] for _ in estimator.members]
+    for rec in records:
+        if rec.truth is None:
+            raise ValueError(f"member_metrics: record {rec.meta} has no truth")
+        measured = rec.values[:, rec.columns(list(estimator.sensor_names))]
+        rows = estimator.predict_members(rec.times, measured, rec.params)
+        for k, row in enumerate(rows):
+            got = regression_report(ys.transform(rec.truth), ys.transform(row), y_scaler=ys)
+            out[k].append(got)
     return out

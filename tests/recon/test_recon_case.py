@@ -197,9 +197,29 @@ def test_user_measurement_csv(runs, tmp_path):
             assert a == pytest.approx(b, rel=1e-6), (name, key)
 
 
-def test_retrain_on_a_given_data_set(tmp_path, toy_ihcp_dataset):
-    """``--retrain --dataset``: trains, writes the weights, uses them; seeded, so twice equal."""
-    toy_ihcp_dataset.save(tmp_path / "ds" / "ihcp_dataset")
+def _toy_record_set(ds, folder):
+    """The toy data set as generating-model-like records (``records.npz/.json``, the layout
+    ``cases.ihcp_robustness`` writes): scenario ``all``, the held-out cases as split ``test``."""
+    from dataclasses import replace
+
+    from thermo.inverse.record import RecordSet
+
+    recs = []
+    for case in (int(c) for c in ds.cases):
+        split = "test" if case in (5, 14, 23, 24) else "train"
+        for sigma in (None, 5.0):
+            r = ds.case(case, sigma=sigma)
+            meta = {"case": case, "realisation": 0, "split": split, "scenario": "all"}
+            recs.append(replace(r, meta=meta | {"sigma_K": float(sigma or 0.0)}))
+    RecordSet(tuple(recs), meta={"data_model": {"toy": "conftest.toy_ihcp_dataset"}}).save(
+        folder / "records"
+    )
+
+
+def test_retrain_on_a_given_record_set(tmp_path, toy_ihcp_dataset):
+    """``--retrain --dataset``: trains on the record set's training records, writes the weights
+    with their provenance, uses them; seeded, so twice equal."""
+    _toy_record_set(toy_ihcp_dataset, tmp_path / "ds")
     common = ["--quick", "--cache", str(tmp_path / "cache"), "--no-progress", "--retrain"]
     common += ["--dataset", str(tmp_path / "ds"), "--compare", "tikhonov"]
     assert main(["--out", str(tmp_path / "r1"), *common]) == 0
@@ -210,6 +230,21 @@ def test_retrain_on_a_given_data_set(tmp_path, toy_ihcp_dataset):
     # bit identity of two seeded trainings in one process (same machine and library build)
     w1, w2 = (np.load(tmp_path / r / "weights" / "student.npz") for r in ("r1", "r2"))
     assert w1.files == w2.files and all(np.array_equal(w1[k], w2[k]) for k in w1.files)
+    # provenance: data model, split by case (held-out cases only in the test set), seeds
+    assert record["data_model"]["toy"] == "conftest.toy_ihcp_dataset"
+    split = record["split"]
+    assert not {5, 14, 23, 24} & (set(split["train_cases"]) | set(split["val_cases"]))
+    assert split["val_cases"] and split["test_cases"] == [5, 14, 23, 24]
+    assert record["seeds"]["students"] == [1, 2]
+    # the held-out table beside the baselines (no Tikhonov: a record set has no FEM model)
+    held = record["held_out"]["boundary_rmse"]
+    assert {"student", "teacher", "fir", "params-only"} <= set(held)
+    assert all(math.isfinite(held[m]["all"]["5"]["mean"]) for m in held)
+    assert len(record["check_records"]["records"]) == 2  # case 24, realisation 0, σ 0 and 5
     m = _metrics(tmp_path / "r1")
     assert m["weights"]["source"] == "retrained" and m["methods"] == ["student", "tikhonov"]
-    assert (tmp_path / "r1" / "weights" / "training.json").stat().st_size > 0
+    assert m["weights"]["default"]["method"] == "student"
+    assert m["weights"]["default"]["best_all"] in held
+    report = (tmp_path / "r1" / "report.md").read_text(encoding="utf-8")
+    assert "## Default method" in report and "Default `--method`: `student`" in report
+

@@ -65,9 +65,9 @@ def _coverage(cal: BandCalibration, pairs) -> float:
 
 
 def test_conformal_level_is_the_finite_sample_correction():
-    assert conformal_level(19)[0] == pytest.approx(1.0) and conformal_level(19)[1]
-    level, ok = conformal_level(199)
-    assert ok and level == pytest.approx(190 / 199)
+    assert conformal_level(19)[0] == pytest.approx(0.95) and conformal_level(19)[1]
+    level, ok = conformal_level(56)  # the full study's validation records per σ
+    assert ok and level == pytest.approx(55 / 57)
     assert conformal_level(10) == (1.0, False)  # ceil(11 * 0.95) = 11 > 10
     with pytest.raises(ValueError, match="level"):
         conformal_level(10, 1.2)
@@ -140,13 +140,13 @@ def test_too_few_records_falls_back_to_the_largest_score_and_says_so():
 
 
 def test_pooled_quantile_weighs_records_not_samples():
-    """A long record must not dominate: two records, one of 1000 zeros and one of 10 ones, at
-    level 0.5 (n = 2: ceil(3 · 0.5) / 2 = 1) → the largest; at a level whose correction is 1/2
-    the pooled CDF reaches 1/2 at the first record's zeros."""
+    """A long record must not dominate: two records, one of 1000 zeros and one of 10 ones
+    (n = 2): at level 0.3, k = ceil(0.9) = 1 and the pooled level 1/3 falls in the zeros, which
+    carry half the weight; at level 0.6, k = ceil(1.8) = 2 and 2/3 falls in the ones."""
     q, ok = pooled_quantile([np.zeros(1000), np.ones(10)], level=0.3)
-    assert ok and q == 0.0  # ceil(0.9) / 2 = 0.5: the zeros carry half the weight
-    q, _ = pooled_quantile([np.zeros(1000), np.ones(10)], level=0.5)
-    assert q == 1.0
+    assert ok and q == 0.0
+    q, ok = pooled_quantile([np.zeros(1000), np.ones(10)], level=0.6)
+    assert ok and q == 1.0
     with pytest.raises(ValueError, match="non-finite"):
         pooled_quantile([np.array([np.inf])])
 

@@ -43,12 +43,16 @@ models", JASA 118 (2023) 2491, doi:10.1080/01621459.2022.2060112):
   empirical CDF of the single-subsampling scores, and take its quantile. Dunn et al. recommend
   it for its balance of coverage and width (asymptotically valid).
 
-Here: CDF pooling (equal weight per *record*, whatever its length) at the single-subsampling
-level :math:`\lceil (n+1)(1-\alpha) \rceil / n`, the finite-sample correction of the method
-with the guarantee. With many samples per record this is conservative by at most
-:math:`1/(n+1)` (n = 56 validation records per σ in the full study: expected coverage
-≤ 0.965 for a 0.95 target). With :math:`\lceil (n+1)(1-\alpha) \rceil > n` (too few validation
-records for the level) no finite quantile has the guarantee; the largest score is used and
+Here: CDF pooling (equal weight per *record*, whatever its length) at the level
+:math:`k/(n+1)`, :math:`k = \lceil (n+1)(1-\alpha) \rceil`: the single-subsampling set (the
+k-th smallest of n continuous scores) has expected coverage exactly k/(n+1) — between 1 − α and
+1 − α + 1/(n+1) — and CDF pooling at that level aims at the same expected coverage with far
+less variance (it averages over the subsample; the guarantee then holds asymptotically, Dunn et
+al. 2023). n = 56 validation records per σ in the full study: level 55/57 = 0.965 for a 0.95
+target. (The k/n level — the k-th smallest of the pooled CDF read as if it were n scores —
+would aim at 55/56 = 0.982: too conservative once every sample is used.) With k > n (too few
+validation records for the level) no finite quantile has the guarantee; the largest score is
+used and
 :attr:`BandCalibration.guaranteed` is False — say so next to any number made with it.
 
 One scale per method and per noise level σ (σ is known to a user: the sensor's noise), pooled
@@ -109,14 +113,16 @@ def residual_scores(
 
 
 def conformal_level(n: int, level: float = LEVEL) -> tuple[float, bool]:
-    """The quantile level :math:`\\lceil (n+1)\\,\\text{level} \\rceil / n` for n validation
-    records, capped at 1, and whether it is ≤ 1 (the finite-sample guarantee holds)."""
+    """The pooled-CDF level :math:`k/(n+1)`, :math:`k = \\lceil (n+1)\\,\\text{level} \\rceil`,
+    for n validation records (1 where k > n), and whether k ≤ n (the finite-sample guarantee
+    holds). k/(n+1) is the expected coverage of the single-subsampling split-conformal set (the
+    k-th smallest of n continuous scores; Angelopoulos & Bates 2021, Theorem 1 and Appendix D)."""
     if not 0.0 < level < 1.0:
         raise ValueError(f"calibration: level must be in (0, 1), got {level}")
     if n < 1:
         raise ValueError("calibration: needs at least one validation record")
     k = math.ceil((n + 1) * level - 1e-9)
-    return min(1.0, k / n), k <= n
+    return (k / (n + 1), True) if k <= n else (1.0, False)
 
 
 def pooled_quantile(scores: Sequence[np.ndarray], level: float = LEVEL) -> tuple[float, bool]:

@@ -53,7 +53,7 @@ def test_tool_comparison_with_trained_networks(tmp_path):
 
     out = tmp_path / "tool"
     argv = ["--quick", "--out", str(out), "--cache", str(tmp_path / "cache")]
-    assert main([*argv, "--train-records", "4", "--epochs", "1"]) == 0
+    assert main([*argv, "--train-records", "4", "--train-dt", "0.4", "--epochs", "1"]) == 0
     m = json.loads((out / "metrics.json").read_text())
     labels = list(m["methods"])
     assert labels[:2] == ["tikhonov (constant properties at T0)", "gauss-newton (nonlinear)"]
@@ -67,6 +67,22 @@ def test_tool_comparison_with_trained_networks(tmp_path):
     assert net["training_data"]["runs"] == 4 and net["training_data"]["records"] == 8
     assert net["training"]["records"]["train"] + net["training"]["records"]["val"] == 8
     assert net["model"]["size_factor"] != m["data_model"]["size_factor"]  # no inverse crime
+    assert net["model"]["dt"] == pytest.approx(0.4)  # the coarser training step
     students = NeuralInverse.load(out / "weights" / "student")
     assert len(students.members) == 2
     assert "trained on nonlinear records" in (out / "report.md").read_text()
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        (["--train-records", "1"], "--train-records"),
+        (["--train-dt", "0.05"], "--train-dt"),
+        (["--epochs", "0"], "--epochs"),
+    ],
+)
+def test_bad_network_options(tmp_path, extra, message):
+    from cases.nonlinear_tool import main
+
+    with pytest.raises(ValueError, match=message):
+        main(["--quick", "--out", str(tmp_path / "o"), *extra])

@@ -26,7 +26,8 @@ holding its owned dofs) and prints a row of the scale table:
 
 * ``mesh_s``: Gmsh on rank 0 plus distribution (timed here, not in the forward rows),
 * ``response_s``: the step-response FEM run including the factorisation (for ``exact``: the full
-  matrix, then :func:`thermo.inverse.lowrank.compress_step`),
+  matrix, then :func:`thermo.inverse.lowrank.compress_step`); ``stream_s`` the part of it
+  spent in the streaming compressor (rank 0),
 * ``rank`` / ``max_err``: rank r of the factors and their bound on max |S − AB| (K/K),
 * ``recon_ms``: the mesh-dependent part of a 3-condition reconstruction: fields at t_end/3,
   2 t_end/3 and t_end for three F1 histories from the factors (median of 5, every rank),
@@ -174,6 +175,7 @@ def run_response(*, size_factor: float, steps: int, field_compression: str = "st
         "field_compression": response.meta["field_compression"],
         "mesh_s": mesh_s,
         "response_s": response_s,
+        "stream_s": response.meta.get("field_stream_s"),
         "rank": comp.rank,
         "max_error": comp.max_error,
         "dof_dtype": str(comp.dof_factor.dtype),
@@ -213,15 +215,17 @@ def _response_row(*, size_factor: float, steps: int, ranks: int, field_compressi
 
 
 RESPONSE_HEADER = (
-    f"{'dofs':>9} {'ranks':>5} {'fields':>9} {'mesh_s':>8} {'response_s':>10} {'rank':>5} "
+    f"{'dofs':>9} {'ranks':>5} {'fields':>9} {'mesh_s':>8} {'response_s':>10} {'stream_s':>8} "
+    f"{'rank':>5} "
     f"{'max_err':>8} {'recon_ms':>9} {'peak_MB':>8} {'sum_MB':>8}"
 )
 
 
 def _response_text(t: dict) -> str:
+    stream = "-" if t.get("stream_s") is None else f"{t['stream_s']:.2f}"
     return (
         f"{t['n_dofs']:>9d} {t['ranks']:>5d} {t['field_compression']:>9} {t['mesh_s']:>8.2f} "
-        f"{t['response_s']:>10.2f} {t['rank']:>5d} {t['max_error']:>8.1e} "
+        f"{t['response_s']:>10.2f} {stream:>8} {t['rank']:>5d} {t['max_error']:>8.1e} "
         f"{t['recon_ms']:>9.2f} {t['peak_max_MB']:>8.0f} {t['peak_sum_MB']:>8.0f}"
     )
 

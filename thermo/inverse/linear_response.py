@@ -534,6 +534,7 @@ def compute_linear_response(
     streaming = record_fields and mode == "streaming"
     T0 = problem.time.T0
     compress_s = [0.0]
+    stream_rank: list[int] = []  # streamed basis size per run (before truncation)
 
     def run(prob: HeatProblem, offset: float) -> tuple[np.ndarray, Any, dict]:
         frames: list[np.ndarray] = []
@@ -563,6 +564,7 @@ def compute_linear_response(
             fields = np.stack(frames)
         elif streaming:
             t0 = time.perf_counter()
+            stream_rank.append(stream[0].k)
             fields = stream[0].finish()
             compress_s[0] += time.perf_counter() - t0
         return y, fields, dict(res.timings)
@@ -590,6 +592,7 @@ def compute_linear_response(
         if streaming:
             meta["field_stream_s"] = compress_s[0]
             meta["field_rank"] = comp.rank
+            meta["field_stream_basis"] = stream_rank[0]
     resp = LinearResponse(
         times=problem.time.times,
         step=y_step,

@@ -6,6 +6,11 @@ measured max |S − AB| is within a tolerance; a Duhamel sum at k steps
 weights W of :func:`thermo.inverse.duhamel.duhamel_weights`) then costs (W A) B instead of reading
 the
 whole response, with the error bound of :meth:`CompressedStep.error_bound`.
+
+:mod:`thermo.inverse.streaming_lowrank` builds the same :class:`CompressedStep` row by row
+during the FEM run (never holding S; owned dofs per MPI rank), with ``max_error`` a proven
+upper bound of max |S − AB| instead of its measured value; the error bound below only needs
+max |S − AB| ≤ ``max_error`` and holds for both.
 """
 
 from __future__ import annotations
@@ -44,7 +49,12 @@ class CompressedStep:
         time_factor: A, orthonormal columns (left singular vectors of S), float64 (n_t, r).
         dof_factor: B = Aᵀ S (projection of S), (r, n_out), float32 or float64.
         tol: requested max |S − AB|, units of S (K per input unit).
-        max_error: achieved max |S − AB| (≤ tol), same units.
+        max_error: achieved max |S − AB| (≤ tol), same units: measured by
+            :func:`compress_step`, a proven upper bound from
+            :class:`thermo.inverse.streaming_lowrank.StreamingCompressor`.
+
+    With B holding only this MPI rank's dof columns (streamed factors), :meth:`superpose_at`
+    and :meth:`error_bound` are per rank (no communication); ``max_error`` and A are global.
     """
 
     time_factor: np.ndarray

@@ -1,4 +1,5 @@
-r"""PyTorch-eager reference of the IHCP teacher (CNN-GRU, paper 000 Table 1) and student (Table 4).
+r"""PyTorch reference of the IHCP teacher (CNN-GRU, paper 000 Table 1) and student (Table 4):
+eager and ``torch.compile``.
 
 Standalone on purpose: it imports nothing from millheat, only ``torch`` and the standard library,
 so it runs in any interpreter that has torch (millheat does not depend on torch).
@@ -14,21 +15,50 @@ Architecture (the same layers and parameter counts as ``surrogates/ihcp/models.p
 * ``Linear(u, 1)`` on the last hidden state.
 
 Counts: teacher 3 828 + 86 756 + 32 400 + 15 300 + 51 = 138 335, student 4 292 + 64 800 + 91 =
-69 183; :func:`build_model` asserts them. Training: Adam (lr 1e-3, PyTorch defaults
-:math:`\beta=(0.9, 0.999)`, :math:`\epsilon=10^{-8}` as Optax), mean-squared-error loss, batch 50,
-float32. One step is ``zero_grad`` → forward → MSE → ``backward`` → ``Adam.step``, timed with
-``time.perf_counter`` (CPU eager ops are synchronous, so no device sync is needed); the first
-``--warmup`` steps are discarded and the median of ``--steps`` is reported. Random data suffice:
-the cost does not depend on the values.
+69 183; :func:`build_model` asserts them. With ``--inputs FILE`` (written by
+:mod:`benchmarks.training`) every model starts from the JAX model's weights, converted to
+PyTorch's layout, and trains on the JAX side's batch; each row then carries ``y_init``, the eager
+forward of that batch on those weights, which the caller compares with the JAX forward (same
+function, not only the same parameter count).
 
-Threads: ``torch.set_num_threads(--threads)`` sets the intra-op pool; give it the number of
-cores JAX's CPU client uses (all cores visible to the process, ``len(os.sched_getaffinity(0))``,
-2 on the project machine), so both frameworks get the same CPU. Usage (Python ≥ 3.10)::
+Training: Adam (lr 1e-3, PyTorch defaults :math:`\beta=(0.9, 0.999)`, :math:`\epsilon=10^{-8}`
+as Optax), mean-squared-error loss, one fixed batch of 50 windows, float32. One step is
+``zero_grad`` → forward → MSE → ``backward`` → ``Adam.step``, timed with ``time.perf_counter``
+(CPU ops are synchronous; on CUDA the step ends with ``torch.cuda.synchronize``). The first step
+is timed alone (``first_step_s``: for the compiled modes this is Dynamo tracing, AOTAutograd
+and Inductor code generation + C++ compilation of the forward and backward, and one step), the
+next ``--warmup - 1`` are discarded, and the median of ``--steps`` is ``step_ms``. Modes
+(``--modes``):
 
-    /path/to/python-with-torch benchmarks/torch_reference.py --threads 2 --steps 200
+* ``eager`` — op by op (``nn.Conv1d`` + ``nn.GRU`` on oneDNN/MKL kernels);
+* ``compile`` — ``torch.compile(model)`` with the defaults (Inductor, mode ``default``), what
+  a PyTorch user writes first. Dynamo does not trace ``nn.GRU`` by default
+  (``torch._dynamo.config.allow_rnn = False``): it compiles the convolutions and runs the GRU
+  and the head eager after a graph break (``graphs`` counts the compiled graphs,
+  ``graph_breaks`` names why Dynamo stopped); the optimizer step stays eager;
+* ``compile-full`` — as much of the step compiled as torch offers: ``allow_rnn=True`` (the GRU
+  unrolled into the graph) and the Adam step compiled too (``torch.compile(opt.step)``, the
+  PyTorch recipe for compiled optimizers). This is the peer of JAX's one jitted program.
 
-prints one JSON object ``{"torch": version, "threads": n, "rows": [{"model", "params",
-"step_ms", "step_ms_mean", "samples_per_s", "latency_ms_per_window", "latency_ms_run"}, ...]}``.
+Compile times are cold: Inductor's on-disk caches go to a fresh folder (``--warm-cache`` keeps
+the usual one). Rows after the first in one process may still reuse kernels compiled in memory
+by an earlier row; :mod:`benchmarks.training` therefore runs one process per (model, mode).
+
+For every compiled mode the row's ``compiled_vs_eager_max_abs`` is the largest difference between
+the compiled and the eager forward of the batch on the trained weights (a compile must not change
+the function). Random data suffice for timing: the cost does not depend on the values.
+
+Threads: ``torch.set_num_threads(--threads)`` sets the intra-op pool, which Inductor's C++/OpenMP
+kernels also use; give it the number of threads JAX's CPU client uses (all cores visible to the
+process, ``len(os.sched_getaffinity(0))``, 2 on the project machine, or 1 under
+``XLA_FLAGS=--xla_cpu_multi_thread_eigen=false``). Inductor needs a C++ compiler (``g++``) on
+the machine. Usage (Python ≥ 3.10)::
+
+    /path/to/python-with-torch benchmarks/torch_reference.py --threads 2 --steps 200 \
+        --modes eager compile compile-full
+
+prints one JSON object ``{"torch": version, "threads": n, "device": ..., "rows": [{"model",
+"mode", "params", "first_step_s", "step_ms", "step_ms_mean", "samples_per_s", ...}, ...]}``.
 """
 
 from __future__ import annotations
@@ -36,11 +66,15 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import statistics
 import sys
+import tempfile
 import time
 
 import torch
+import torch._dynamo
+import torch._inductor.config
 from torch import nn
 
 N_FEATURES = 7
@@ -100,7 +134,126 @@ def build_model(name: str, *, seed: int = 0, n_features: int = N_FEATURES) -> Co
     return model
 
 
-def _median_ms(fn, *, warmup: int, repeats: int) -> tuple[float, float]:
+MODES = ("eager", "compile", "compile-full")
+
+
+def load_state(model: nn.Module, state: dict[str, dict]) -> None:
+    """Set ``model``'s weights from ``{name: {"shape": [...], "data": [flat floats]}}``.
+
+    Names and shapes are those of ``model.state_dict()`` (PyTorch layout); all must be present.
+    """
+    tensors = {
+        k: torch.tensor(v["data"], dtype=torch.float32).reshape(v["shape"])
+        for k, v in state.items()
+    }
+    model.load_state_dict(tensors, strict=True)
+
+
+def _batch(inputs: dict | None, name: str, *, batch: int, window: int, seed: int):
+    """(x, y, state) of ``name``: from the caller's ``inputs`` or random from ``seed``."""
+    if inputs is not None:
+        x = torch.tensor(inputs["x"], dtype=torch.float32).reshape(inputs["x_shape"])
+        y = torch.tensor(inputs["y"], dtype=torch.float32)
+        return x, y, inputs["models"].get(name)
+    gen = torch.Generator().manual_seed(seed)
+    x = torch.rand(batch, window, N_FEATURES, generator=gen) * 2 - 1
+    y = torch.rand(batch, generator=gen) * 2 - 1
+    return x, y, None
+
+
+def _sync(device: torch.device) -> None:
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+
+
+def benchmark_model(
+    name: str,
+    *,
+    mode: str = "eager",
+    batch: int,
+    window: int,
+    steps: int,
+    warmup: int,
+    run_windows: int,
+    seed: int,
+    inputs: dict | None = None,
+    device: str = "cpu",
+) -> dict[str, float | int | str | list | None]:
+    """Training-step time of model ``name`` in ``mode`` (see the module docstring).
+
+    Eager rows also carry the forward latency of one window and of ``run_windows`` windows.
+    """
+    if mode not in MODES:
+        raise ValueError(f"benchmark_model: unknown mode {mode!r}; use {list(MODES)}")
+    dev = torch.device(device)
+    x, y, state = _batch(inputs, name, batch=batch, window=window, seed=seed)
+    x, y = x.to(dev), y.to(dev)
+    model = build_model(name, seed=seed)
+    if state is not None:
+        load_state(model, state)
+    model.to(dev).train()
+    with torch.no_grad():
+        y_init = model(x).cpu().tolist() if state is not None else None
+    opt = torch.optim.Adam(model.parameters(), lr=1e-3)
+    loss_fn = nn.MSELoss()
+    fwd, opt_step = model, opt.step
+    patch = torch._dynamo.config.patch(allow_rnn=mode == "compile-full")
+    if mode != "eager":
+        torch._dynamo.reset()
+        counters = torch._dynamo.utils.counters  # graphs and graph breaks of this mode
+        counters.clear()
+        fwd = torch.compile(model)
+        if mode == "compile-full":
+            opt_step = torch.compile(opt.step)
+
+    def step() -> None:
+        opt.zero_grad(set_to_none=True)
+        loss = loss_fn(fwd(x), y)
+        loss.backward()
+        opt_step()
+        _sync(dev)
+
+    with patch:
+        t0 = time.perf_counter()
+        step()
+        first_s = time.perf_counter() - t0
+        step_ms, step_mean = _median_ms(step, warmup=max(0, warmup - 1), repeats=steps)
+        row: dict[str, float | int | str | list | None] = {
+            "model": name,
+            "mode": mode,
+            "device": str(dev),
+            "params": count_parameters(model),
+            "first_step_s": first_s,
+            "step_ms": step_ms,
+            "step_ms_mean": step_mean,
+            "samples_per_s": 1e3 * batch / step_ms,
+            "y_init": y_init,
+        }
+        if mode != "eager":
+            row["graphs"] = int(counters["stats"]["unique_graphs"])
+            reasons = [*counters["graph_break"], *counters["unimplemented"]]
+            row["graph_breaks"] = sorted({r.splitlines()[0] for r in reasons})
+            compiled = fwd(x).detach()  # grad mode as in training: no recompilation
+            with torch.no_grad():
+                eager = model(x)
+            row["compiled_vs_eager_max_abs"] = float((compiled - eager).abs().max())
+            return row
+    model.eval()
+    gen = torch.Generator().manual_seed(seed + 1)
+    run = (torch.rand(run_windows, window, N_FEATURES, generator=gen) * 2 - 1).to(dev)
+    one = run[:1]
+    with torch.inference_mode():
+        row["latency_ms_per_window"], _ = _median_ms(lambda: _fwd(model, one, dev), 5, 50)
+        row["latency_ms_run"], _ = _median_ms(lambda: _fwd(model, run, dev), 3, 20)
+    return row
+
+
+def _fwd(model: nn.Module, x: torch.Tensor, dev: torch.device) -> None:
+    model(x)
+    _sync(dev)
+
+
+def _median_ms(fn, warmup: int, repeats: int) -> tuple[float, float]:
     """(median, mean) wall time of ``fn()`` in ms over ``repeats`` calls after ``warmup``."""
     for _ in range(warmup):
         fn()
@@ -112,79 +265,80 @@ def _median_ms(fn, *, warmup: int, repeats: int) -> tuple[float, float]:
     return 1e3 * statistics.median(times), 1e3 * statistics.fmean(times)
 
 
-def benchmark_model(
-    name: str, *, batch: int, window: int, steps: int, warmup: int, run_windows: int, seed: int
-) -> dict[str, float | int | str]:
-    """Median eager training-step time and forward latency of model ``name`` on CPU."""
-    model = build_model(name, seed=seed)
-    opt = torch.optim.Adam(model.parameters(), lr=1e-3)
-    loss_fn = nn.MSELoss()
-    gen = torch.Generator().manual_seed(seed)
-    n_batches = 20  # cycle through a few distinct batches, as an epoch would
-    xs = torch.rand(n_batches, batch, window, N_FEATURES, generator=gen) * 2 - 1
-    ys = torch.rand(n_batches, batch, generator=gen) * 2 - 1
-    counter = [0]
-
-    def step() -> None:
-        i = counter[0] % n_batches
-        counter[0] += 1
-        opt.zero_grad(set_to_none=True)
-        loss = loss_fn(model(xs[i]), ys[i])
-        loss.backward()
-        opt.step()
-
-    model.train()
-    step_ms, step_mean = _median_ms(step, warmup=warmup, repeats=steps)
-    model.eval()
-    one, run = xs[0, :1], xs.reshape(-1, window, N_FEATURES)[:run_windows]
-    with torch.inference_mode():
-        lat_one, _ = _median_ms(lambda: model(one), warmup=5, repeats=50)
-        lat_run, _ = _median_ms(lambda: model(run), warmup=3, repeats=20)
-    return {
-        "model": name,
-        "params": count_parameters(model),
-        "step_ms": step_ms,
-        "step_ms_mean": step_mean,
-        "samples_per_s": 1e3 * batch / step_ms,
-        "latency_ms_per_window": lat_one,
-        "latency_ms_run": lat_run,
-    }
-
-
 def main(argv: list[str] | None = None) -> dict:
     """Command-line entry point: print (and return) the JSON result."""
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--threads", type=int, default=len(os.sched_getaffinity(0)))
     ap.add_argument("--models", nargs="+", default=list(SPECS), choices=list(SPECS))
+    ap.add_argument("--modes", nargs="+", default=["eager"], choices=list(MODES))
     ap.add_argument("--batch", type=int, default=50, help="batch size (Table 2: 50)")
     ap.add_argument("--window", type=int, default=WINDOW, help="window length (steps)")
-    ap.add_argument("--steps", type=int, default=200, help="timed training steps per model")
-    ap.add_argument("--warmup", type=int, default=20, help="untimed steps first")
+    ap.add_argument("--steps", type=int, default=200, help="timed training steps per row")
+    ap.add_argument("--warmup", type=int, default=20, help="untimed steps first (incl. the 1st)")
     ap.add_argument("--run-windows", type=int, default=120, help="windows in one 12 s run")
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--device", default="cpu", help="cpu or cuda")
+    ap.add_argument(
+        "--inputs", help="JSON from benchmarks.training: batch x, y and each model's weights"
+    )
+    ap.add_argument(
+        "--warm-cache",
+        action="store_true",
+        help="use Inductor's usual on-disk cache (default: a fresh one, so compile is cold)",
+    )
     args = ap.parse_args(argv)
     if args.threads < 1 or args.steps < 1 or args.batch < 1:
         ap.error("--threads, --steps and --batch must be >= 1")
     if args.window < 3 * len(SPECS["teacher"][0]) + 1:
         ap.error(f"--window {args.window} too short for two kernel-4 convolutions")
+    if args.device not in ("cpu", "cuda"):
+        ap.error(f"--device {args.device}: use cpu or cuda")
+    if args.device == "cuda" and not torch.cuda.is_available():
+        ap.error("--device cuda: this torch sees no CUDA device")
+    inputs = None
+    if args.inputs is not None:
+        with open(args.inputs, encoding="utf-8") as fh:
+            inputs = json.load(fh)
+        if inputs.get("x_shape") != [args.batch, args.window, N_FEATURES]:
+            ap.error(
+                f"--inputs {args.inputs}: x_shape {inputs.get('x_shape')} is not "
+                f"[{args.batch}, {args.window}, {N_FEATURES}] (--batch, --window, features)"
+            )
     torch.set_num_threads(args.threads)
     torch.set_default_dtype(torch.float32)
-    rows = [
-        benchmark_model(
-            name,
-            batch=args.batch,
-            window=args.window,
-            steps=args.steps,
-            warmup=args.warmup,
-            run_windows=args.run_windows,
-            seed=args.seed,
-        )
-        for name in args.models
-    ]
+    # a cold compile: Inductor's on-disk caches (FX graphs, AOTAutograd, C++ kernels) in a fresh
+    # folder, else a second run would load the first run's kernels and time no compilation
+    cache = None if args.warm_cache else tempfile.mkdtemp(prefix="torchinductor_bench_")
+    if cache is not None:
+        os.environ["TORCHINDUCTOR_CACHE_DIR"] = cache
+    try:
+        rows = [
+            benchmark_model(
+                name,
+                mode=mode,
+                batch=args.batch,
+                window=args.window,
+                steps=args.steps,
+                warmup=args.warmup,
+                run_windows=args.run_windows,
+                seed=args.seed,
+                inputs=inputs,
+                device=args.device,
+            )
+            for name in args.models
+            for mode in args.modes
+        ]
+    finally:
+        if cache is not None:
+            shutil.rmtree(cache, ignore_errors=True)
     out = {
         "torch": torch.__version__,
         "python": sys.version.split()[0],
         "threads": torch.get_num_threads(),
+        "device": args.device,
+        "device_name": torch.cuda.get_device_name() if args.device == "cuda" else "cpu",
+        "inductor_compile_threads": torch._inductor.config.compile_threads,
+        "inductor_cache": "warm" if args.warm_cache else "cold (fresh folder)",
         "batch": args.batch,
         "window": args.window,
         "steps": args.steps,

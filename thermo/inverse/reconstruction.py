@@ -202,8 +202,10 @@ def reconstruct(
     if loso and method.subsets and len(names) >= 2:
         metrics["loso"] = method_loso(method, record, predict=probes)
     fields = None
-    if response.field_step is not None:
-        fields = response.fields(f1, at_times=field_times, compressed=compressed_fields)
+    if response.has_fields:
+        # A streamed response holds only its low-rank factors (no full field matrix).
+        compressed = compressed_fields or response.field_step is None
+        fields = response.fields(f1, at_times=field_times, compressed=compressed)
     return Reconstruction(
         record=record,
         method=method.name,

@@ -123,6 +123,76 @@ def cached_run(forward, history: np.ndarray, *, geometry, cache: Path | None) ->
     return y, False
 
 
+def cached_fields(forward, history: np.ndarray, *, geometry, cache, steps) -> tuple:
+    """Sensors (n_t, n_s) and fields (len(steps), n_dofs) of a nonlinear run of ``forward`` with
+    ``history``, cached in ``cache`` like :func:`cached_run`. Returns ``(sensors, fields)``."""
+    from cases.recon_nonlinear import nonlinear_problem
+    from thermo.inverse.linear_response import cache_key
+
+    steps = [int(i) for i in steps]
+
+    def compute():
+        y, kept = forward.run(history, frames=steps)
+        return y, np.stack([kept[i] for i in steps])
+
+    if cache is None:
+        return compute()
+    key = cache_key(
+        problem=nonlinear_problem(forward.dt, history, t_end=forward.t_end),
+        geometry=geometry,
+        probes=forward.probes,
+        kind="nonlinear sensors and fields",
+        steps=steps,
+        format=RUN_FORMAT,
+    )
+    path = Path(cache) / f"nlfields_{key}.npz"
+    if path.is_file():
+        with np.load(path) as z:
+            return np.array(z["sensors"]), np.array(z["fields"])
+    y, fields = compute()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with atomic_path(path) as tmp:
+        np.savez(tmp, sensors=y, fields=fields)
+    return y, fields
+
+
+def comparison_record(args: argparse.Namespace, *, dt: float, data_size: float, cache):
+    """The record of the comparison: the nonlinear FEM on the data mesh (size ``data_size``,
+    step dt/2, cached) with the condition's F1 history, every second step, noise σ.
+    Returns ``(record, data_run_from_cache)``."""
+    from mpi4py import MPI
+
+    from cases.recon_nonlinear import NonlinearForward
+    from meshes.tool import ToolGeometry, tool_mesh
+    from thermo.inverse.cutting_zone import f1_temperature
+    from thermo.inverse.design import case_number, case_seed
+    from thermo.inverse.record import SensorRecord
+    from thermo.inverse.sensors import measure
+
+    params = {"n_rpm": args.n_rpm, "fz_mm": 0.075, "ae_mm": 0.2}
+    case = case_number(**params)
+    fine_t = (dt / 2.0) * np.arange(round(12.0 / (dt / 2.0)) + 1)
+    truth_fine = f1_temperature(fine_t, **params, seed=case_seed(args.seed, case, 0), T0=20.0)
+    data_geometry = ToolGeometry(size_factor=data_size)
+    data_fwd = NonlinearForward(tool_mesh(data_geometry, MPI.COMM_SELF), dt / 2.0)
+    clean, hit = cached_run(data_fwd, truth_fine, geometry=data_geometry, cache=cache)
+    clean, times, truth = clean[::2], fine_t[::2], truth_fine[::2]
+    _, noisy = measure(times, clean, sigma=args.sigma, seed=case_seed(args.seed, case, 1))
+    names = tuple(data_fwd.names)
+    return SensorRecord(times, noisy, names, params=params, truth=truth, clean=clean), hit
+
+
+def settings(args: argparse.Namespace) -> dict:
+    """Steps and mesh sizes of a run (quick or full)."""
+    dt = 0.2 if args.quick else 0.05
+    return {
+        "dt": dt,
+        "train_dt": args.train_dt or (0.2 if args.quick else 0.1),
+        "size": 2.0 if args.quick else 0.5,
+        "data_size": args.data_size or (1.0 if args.quick else 0.4),
+    }
+
+
 def training_records(forward, *, n_runs: int, sigma: float, seed: int, geometry, cache, progress):
     """Records of the nonlinear model for the networks (module docstring): ``n_runs`` runs, each
     a σ = 0 record and (σ > 0) a σ record with the realistic sensor model. Returns
@@ -221,49 +291,30 @@ def main(argv: list[str] | None = None) -> int:
 
     from cases.recon_nonlinear import NonlinearForward, field_errors, linear_sensor_response
     from meshes.tool import ToolGeometry, tool_mesh
-    from thermo.inverse.cutting_zone import f1_temperature
-    from thermo.inverse.design import case_number, case_seed
     from thermo.inverse.duhamel import index_of_times
-    from thermo.inverse.record import SensorRecord
     from thermo.inverse.registry import make_method
-    from thermo.inverse.sensors import measure
 
-    dt = 0.2 if args.quick else 0.05
-    train_dt = args.train_dt or (0.2 if args.quick else 0.1)
+    cfg = settings(args)
+    dt, train_dt, size, data_size = cfg["dt"], cfg["train_dt"], cfg["size"], cfg["data_size"]
     if not (dt - 1e-12 <= train_dt <= 12.0 / 20):
         raise ValueError(f"--train-dt must be >= the inverse's step {dt} s and <= 0.6 s")
-    size = 2.0 if args.quick else 0.5
-    data_size = args.data_size or (1.0 if args.quick else 0.4)
-    params = {"n_rpm": args.n_rpm, "fz_mm": 0.075, "ae_mm": 0.2}
-    case = case_number(**params)
     cache = args.cache
     t0 = time.perf_counter()
-    fine_t = (dt / 2.0) * np.arange(round(12.0 / (dt / 2.0)) + 1)
-    truth_fine = f1_temperature(fine_t, **params, seed=case_seed(args.seed, case, 0), T0=20.0)
-    data_geometry = ToolGeometry(size_factor=data_size)
-    data_fwd = NonlinearForward(tool_mesh(data_geometry, MPI.COMM_SELF), dt / 2.0)
-    names = data_fwd.names
-    clean, data_cached = cached_run(data_fwd, truth_fine, geometry=data_geometry, cache=cache)
-    clean = clean[::2]
-    times = fine_t[::2]
-    truth = truth_fine[::2]
-    _, noisy = measure(times, clean, sigma=args.sigma, seed=case_seed(args.seed, case, 1))
-    record = SensorRecord(times, noisy, tuple(names), params=params, truth=truth, clean=clean)
+    record, data_cached = comparison_record(args, dt=dt, data_size=data_size, cache=cache)
+    params, times, truth, noisy = record.params, record.times, record.truth, record.values
     t_data = time.perf_counter() - t0
 
     geometry = ToolGeometry(size_factor=size)
     mesh = tool_mesh(geometry, MPI.COMM_SELF)
     forward = NonlinearForward(mesh, dt)
-    if forward.names != names:
-        raise RuntimeError(f"sensor names differ between meshes: {names} vs {forward.names}")
+    if tuple(forward.names) != record.names:
+        raise RuntimeError(f"sensor names differ between meshes: {record.names} vs {forward.names}")
     response, _ = linear_sensor_response(mesh, forward_problem(dt), geometry, cache=cache)
     field_idx = [int(i) for i in index_of_times(forward.times, FIELD_TIMES)]
 
     def fields_of(history: np.ndarray):
-        y, kept = forward.run(history, frames=field_idx)
-        return y, np.stack([kept[i] for i in field_idx])
+        return cached_fields(forward, history, geometry=geometry, cache=cache, steps=field_idx)
 
-    _, true_fields = fields_of(truth)
     methods = {
         "tikhonov (constant properties at T0)": make_method(
             "tikhonov", response=response, sigma=args.sigma
@@ -275,6 +326,17 @@ def main(argv: list[str] | None = None) -> int:
     if not args.no_networks:
         methods["student (shipped, trained on constant-property data)"] = make_method("student")
         methods["teacher (shipped, trained on constant-property data)"] = make_method("teacher")
+    results: dict = {}
+
+    def score(label: str) -> None:
+        t1 = time.perf_counter()
+        est = methods[label].estimate(record)
+        wall = time.perf_counter() - t1
+        values = np.interp(times, est.times, est.values)
+        fit, fields = fields_of(values)
+        results[label] = (values, fit, fields, wall, est.info)
+
+    score("gauss-newton (nonlinear)")  # first: the longest chain of nonlinear runs
     networks, trained = None, None
     if n_train:
         from surrogates.ihcp.inverse_method import NeuralMethod
@@ -295,19 +357,19 @@ def main(argv: list[str] | None = None) -> int:
         networks = {"training_data": data_info, "training": net_info, "model": model}
         methods["teacher (trained on nonlinear records)"] = NeuralMethod(teacher)
         methods["kd-student (trained on nonlinear records)"] = NeuralMethod(students)
+    for label in methods:
+        if label not in results:
+            score(label)
+    _, true_fields = fields_of(truth)
     rows, estimates = {}, {}
-    for label, method in methods.items():
-        t1 = time.perf_counter()
-        est = method.estimate(record)
-        wall = time.perf_counter() - t1
-        values = np.interp(times, est.times, est.values)
-        fit, fields = fields_of(values)
+    for label in methods:
+        values, fit, fields, wall, info = results[label]
         rows[label] = {
             "boundary_rmse_K": float(np.sqrt(np.mean((values[1:] - truth[1:]) ** 2))),
             "sensor_rmse_K": float(np.sqrt(np.mean((fit[1:] - noisy[1:]) ** 2))),
             **field_errors(fields, true_fields),
             "inverse_wall_s": wall,
-            "info": {k: v for k, v in est.info.items() if not isinstance(v, list)},
+            "info": {k: v for k, v in info.items() if not isinstance(v, list)},
         }
         estimates[label] = values
     metrics = {

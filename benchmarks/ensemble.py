@@ -13,8 +13,11 @@ interleaved call by call so a change of machine load hits all of them alike):
   scale, pad, every window of every member, inverse scaling, mean and band);
 * ``network``: the jitted network call alone on the prepared (padded, scaled) sequence;
 
-each for the shipped student ensemble (5 members) vmapped (the default path) and as a loop of
-one jitted call per member (``batched=False``, the old path), and for one member alone. The
+each for the shipped student ensemble (5 members) vmapped (the default path, windows in
+:data:`surrogates.ihcp.estimator.WINDOW_CHUNKS` group(s)), as a loop of one jitted call per
+member (``batched=False``: the old way of running the ensemble, on today's per-member program),
+and for one member alone; plus the vmapped network with the other window grouping (1 or 2
+independent chains, same numbers) so the default can be chosen on a quiet machine. The
 threads: JAX's CPU backend runs its programs on an intra-op pool of one thread per core it may
 use (printed: ``os.sched_getaffinity``), here with ``XLA_FLAGS`` as printed (empty: defaults).
 Process CPU time per call is printed beside the wall time: CPU > wall means both cores worked.
@@ -83,7 +86,7 @@ def main(argv: list[str] | None = None) -> int:
     import jax
     import jax.numpy as jnp
 
-    from surrogates.ihcp.estimator import shipped
+    from surrogates.ihcp.estimator import WINDOW_CHUNKS, shipped
     from surrogates.ihcp.windows import N_PARAMS, pad_start
 
     ensemble = shipped("student", directory=args.weights)
@@ -109,6 +112,10 @@ def main(argv: list[str] | None = None) -> int:
         f"network, {k} members loop": block(lambda: ensemble.apply_members(seq)),
         "network, 1 member": block(lambda: single._apply(seq)),
     }
+    for chunks in (1, 2):  # window groups as independent chains (same numbers)
+        if chunks != WINDOW_CHUNKS:
+            fn = ensemble.batched_apply(chunks)
+            calls[f"network, {k} vmapped, {chunks} chunk(s)"] = block(lambda fn=fn: fn(seq))
     agree = float(
         np.max(
             np.abs(
@@ -137,9 +144,9 @@ def main(argv: list[str] | None = None) -> int:
         f"{affinity} (one per usable core), XLA_FLAGS={setup['xla_flags'] or '(defaults)'}; "
         f"median of {args.repeats} calls after 2 warm-up calls"
     )
-    print(f"{'row':34s} {'median ms':>10s} {'min ms':>8s} {'CPU ms':>8s}")
+    print(f"{'row':38s} {'median ms':>10s} {'min ms':>8s} {'CPU ms':>8s}")
     for key, r in rows.items():
-        print(f"{key:34s} {r['median_ms']:10.2f} {r['min_ms']:8.2f} {r['cpu_median_ms']:8.2f}")
+        print(f"{key:38s} {r['median_ms']:10.2f} {r['min_ms']:8.2f} {r['cpu_median_ms']:8.2f}")
     loop, vm = rows[f"estimate, {k} members loop"], rows[f"estimate, {k} members vmapped"]
     one = rows["estimate, 1 member"]
     print(

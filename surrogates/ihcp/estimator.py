@@ -44,7 +44,7 @@ import zipfile
 import zlib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from functools import cached_property
+from functools import cached_property, partial
 from pathlib import Path
 from typing import Any
 
@@ -62,6 +62,8 @@ FORMAT = "millheat.neural_inverse/1"
 #: Folder of the weights shipped with millheat (made by ``milling_reconstruction --retrain``).
 SHIPPED_DIR = Path(__file__).parent / "weights"
 PARAM_KEYS = ("n_rpm", "fz_mm", "ae_mm")
+#: Independent window groups of the batched ensemble call (:meth:`NeuralInverse.batched_apply`).
+WINDOW_CHUNKS = 2
 
 
 def build_member(spec: Mapping[str, Any], *, seed: int = 0) -> ConvRecurrent:
@@ -195,6 +197,35 @@ def _read_arrays(npz: Path, digest: str | None, js: Path) -> dict[str, np.ndarra
         raise ValueError(f"{npz}: corrupt or truncated weights file ({_first_line(err)})") from None
 
 
+@partial(jax.jit, static_argnames=("graphdef", "window", "chunks"))
+def _ensemble_sliding(
+    params: list[nnx.State],
+    rest: nnx.State,
+    seq: jax.Array,
+    *,
+    graphdef: nnx.GraphDef,
+    window: int,
+    chunks: int,
+) -> jax.Array:
+    """All members on all windows of ``seq`` in one program: parameters stacked on a leading
+    member axis, the pure sliding apply vmapped over it -> (K, L - w + 1). Module level with the
+    architecture static, so estimators of one architecture share the compiled program."""
+    stacked = jax.tree.map(lambda *a: jnp.stack(a), *params)
+
+    def one(p: nnx.State) -> jax.Array:
+        return nnx.merge(graphdef, p, rest).sliding(seq, window=window, chunks=chunks)
+
+    return jax.vmap(one)(stacked)
+
+
+@partial(jax.jit, static_argnames=("graphdef", "window"))
+def _member_sliding(
+    p: nnx.State, seq: jax.Array, *, rest: nnx.State, graphdef: nnx.GraphDef, window: int
+) -> jax.Array:
+    """One member on all windows of ``seq`` (the reference loop's program)."""
+    return nnx.merge(graphdef, p, rest).sliding(seq, window=window)
+
+
 @dataclass
 class NeuralInverse:
     """One network or an ensemble mapping sensor histories to the F1 temperature history.
@@ -245,37 +276,41 @@ class NeuralInverse:
     @cached_property
     def _apply(self):
         """Padded sequence (L, F) -> (K, L - w + 1): every member on every window, the whole
-        ensemble as ONE jitted call: the members' parameters stacked on a leading axis
-        (``jax.tree.map(jnp.stack)``, inside the program, so the members' current values are
-        read at every call as before) and :meth:`.models.ConvRecurrent.sliding`, a pure
-        function of them, ``jax.vmap``-ped over it: each recurrence step is one batched matmul
-        and one fused gate update for all members. :meth:`apply_members` is the per-member
-        loop it replaces (kept as the reference); ``python -m benchmarks.ensemble`` times both.
+        ensemble as ONE jitted call (:meth:`batched_apply` with :data:`WINDOW_CHUNKS`)."""
+        return self.batched_apply(WINDOW_CHUNKS)
 
-        Why the first vmap attempt was slower than the loop (14 ms vs 12 ms for 5 students,
-        2-core CPU): the sliding windows were gathered (``xw[idx]``, (241, 17, 270) per member)
-        and transposed for the scan; XLA's CPU gather is an element-by-element loop, and
-        batched over members it cost more than the matmuls saved. The windows are now
-        contiguous row slices of the projected sequence (:meth:`.models.GRU.restarted`), and
-        the first step's h·U = 0 is skipped."""
+    def batched_apply(self, chunks: int = 1):
+        """The jitted ensemble call ``seq (L, F) -> (K, L - w + 1)``:
+        the members' parameters stacked on a leading axis (``jax.tree.map(jnp.stack)``,
+        inside the program, so the members' current values are read at every call as before)
+        and :meth:`.models.ConvRecurrent.sliding`, a pure function of them, ``jax.vmap``-ped
+        over it: each recurrence step is one batched matmul and one fused gate update for all
+        members. ``chunks`` splits the windows into independent groups (same numbers).
+        :meth:`apply_members` is the per-member loop it replaces (kept as the reference);
+        ``python -m benchmarks.ensemble`` times both.
+
+        Why vmap was slower before (old code, 5 students, lightly loaded 2-core CPU: 14.4 ms
+        vmapped vs 11.9 ms as a loop): the old sliding apply materialised every window
+        (``xw[idx]``, transposed for ``lax.scan``): 17 × 241 × 270 floats per member, 22 MB for
+        the ensemble, far beyond a core's 2 MB L2, written once and read back step by step;
+        a member alone (4.4 MB) stayed nearer the cache. Probably that, not the gather itself
+        (batched it is cheaper than five: 1.2 vs 3.1 ms CPU, loaded machine). The step inputs
+        are now row slices of the projected sequence (1.4 MB for five members), nothing is
+        materialised, and the first step's h·U = 0 is skipped (:meth:`.models.GRU.restarted`)."""
         graphdef, params, rest = self._split
         window = self.window
 
-        def one(p, seq):
-            return nnx.merge(graphdef, p, rest).sliding(seq, window=window)
+        def call(seq: jax.Array) -> jax.Array:
+            return _ensemble_sliding(
+                params, rest, seq, graphdef=graphdef, window=window, chunks=chunks
+            )
 
-        @jax.jit
-        def batched(params, seq):
-            stacked = jax.tree.map(lambda *a: jnp.stack(a), *params)
-            return jax.vmap(one, in_axes=(0, None))(stacked, seq)
-
-        return lambda seq: batched(params, seq)
+        return call
 
     @cached_property
     def _member_fn(self):
         graphdef, _, rest = self._split
-        window = self.window
-        return jax.jit(lambda p, seq: nnx.merge(graphdef, p, rest).sliding(seq, window=window))
+        return partial(_member_sliding, rest=rest, graphdef=graphdef, window=self.window)
 
     def apply_members(self, seq: jax.Array) -> jax.Array:
         """Reference path: what :attr:`_apply` computes, one jitted call per member after

@@ -599,6 +599,12 @@ def main(argv: list[str] | None = None) -> dict:
             )
         )
         print(format_table(table, title=title), flush=True)
+        for r in table:
+            if r["forward_max_abs"] is not None:
+                print(
+                    f"{dev}: {r['model']} torch {r['mode']} forward on the JAX weights: max "
+                    f"|torch - JAX| = {r['forward_max_abs']:.2g} (tolerance {FORWARD_ATOL:g})"
+                )
         best = best_compile_speedup(table)
         eager = next((r for r in table if r["model"] == "teacher" and r["mode"] == "eager"), None)
         if eager is not None and eager["speedup"] is not None:

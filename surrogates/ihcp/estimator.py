@@ -44,7 +44,7 @@ import zipfile
 import zlib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from functools import cached_property, partial
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -63,7 +63,11 @@ FORMAT = "millheat.neural_inverse/1"
 SHIPPED_DIR = Path(__file__).parent / "weights"
 PARAM_KEYS = ("n_rpm", "fz_mm", "ae_mm")
 #: Independent window groups of the batched ensemble call (:meth:`NeuralInverse.batched_apply`).
-WINDOW_CHUNKS = 2
+#: 1: on the loaded 2-core machine 2 groups were no faster (wall minimum 9.4 vs 10.0 ms and
+#: 9.9 vs 10.0 ms, CPU time equal, 100 interleaved calls each), and they double the compile
+#: time and the per-call overhead of the program (0.5 -> 0.8 ms CPU for a tiny ensemble);
+#: ``python -m benchmarks.ensemble`` times both, to be rechecked on a quiet machine.
+WINDOW_CHUNKS = 1
 
 
 def build_member(spec: Mapping[str, Any], *, seed: int = 0) -> ConvRecurrent:
@@ -197,33 +201,34 @@ def _read_arrays(npz: Path, digest: str | None, js: Path) -> dict[str, np.ndarra
         raise ValueError(f"{npz}: corrupt or truncated weights file ({_first_line(err)})") from None
 
 
-@partial(jax.jit, static_argnames=("graphdef", "window", "chunks"))
-def _ensemble_sliding(
-    params: list[nnx.State],
-    rest: nnx.State,
-    seq: jax.Array,
-    *,
-    graphdef: nnx.GraphDef,
-    window: int,
-    chunks: int,
-) -> jax.Array:
-    """All members on all windows of ``seq`` in one program: parameters stacked on a leading
-    member axis, the pure sliding apply vmapped over it -> (K, L - w + 1). Module level with the
-    architecture static, so estimators of one architecture share the compiled program."""
-    stacked = jax.tree.map(lambda *a: jnp.stack(a), *params)
-
-    def one(p: nnx.State) -> jax.Array:
-        return nnx.merge(graphdef, p, rest).sliding(seq, window=window, chunks=chunks)
-
-    return jax.vmap(one)(stacked)
+def _is_variable(x: Any) -> bool:
+    return isinstance(x, nnx.Variable)
 
 
-@partial(jax.jit, static_argnames=("graphdef", "window"))
-def _member_sliding(
-    p: nnx.State, seq: jax.Array, *, rest: nnx.State, graphdef: nnx.GraphDef, window: int
-) -> jax.Array:
-    """One member on all windows of ``seq`` (the reference loop's program)."""
-    return nnx.merge(graphdef, p, rest).sliding(seq, window=window)
+#: Compiled ensemble programs, one per (architecture, state layout, window, chunks): estimators
+#: of one architecture share them (the key is hashed once per estimator, not per call).
+_PROGRAMS: dict[tuple, Any] = {}
+
+
+def _ensemble_program(graphdef: nnx.GraphDef, treedef, rest_def, window: int, chunks: int):
+    """The jitted ``(members' parameter values, other state values, seq) -> (K, L - w + 1)``:
+    the parameters stacked on a leading member axis and the pure sliding apply vmapped over
+    it, all members on all windows in one program."""
+    key = (graphdef, treedef, rest_def, window, chunks)
+    if key not in _PROGRAMS:
+
+        @jax.jit
+        def run(values: list[list[jax.Array]], rest_values: list[jax.Array], seq: jax.Array):
+            stacked = jax.tree.unflatten(treedef, [jnp.stack(v) for v in zip(*values, strict=True)])
+            rest = jax.tree.unflatten(rest_def, rest_values)
+
+            def one(p: nnx.State) -> jax.Array:
+                return nnx.merge(graphdef, p, rest).sliding(seq, window=window, chunks=chunks)
+
+            return jax.vmap(one)(stacked)
+
+        _PROGRAMS[key] = run
+    return _PROGRAMS[key]
 
 
 @dataclass
@@ -280,14 +285,14 @@ class NeuralInverse:
         return self.batched_apply(WINDOW_CHUNKS)
 
     def batched_apply(self, chunks: int = 1):
-        """The jitted ensemble call ``seq (L, F) -> (K, L - w + 1)``:
-        the members' parameters stacked on a leading axis (``jax.tree.map(jnp.stack)``,
-        inside the program, so the members' current values are read at every call as before)
-        and :meth:`.models.ConvRecurrent.sliding`, a pure function of them, ``jax.vmap``-ped
-        over it: each recurrence step is one batched matmul and one fused gate update for all
-        members. ``chunks`` splits the windows into independent groups (same numbers).
-        :meth:`apply_members` is the per-member loop it replaces (kept as the reference);
-        ``python -m benchmarks.ensemble`` times both.
+        """The jitted ensemble call ``seq (L, F) -> (K, L - w + 1)``: the members' parameters
+        stacked on a leading axis (``jnp.stack`` leaf by leaf, inside the program; the values
+        are read from the members' Variables at every call, so in-place changes are seen as
+        before, without a pytree walk per call) and :meth:`.models.ConvRecurrent.sliding`, a
+        pure function of them, ``jax.vmap``-ped over it: each recurrence step is one batched
+        matmul and one fused gate update for all members. ``chunks`` splits the windows into
+        independent groups (same numbers). :meth:`apply_members` is the per-member loop it
+        replaces (kept as the reference); ``python -m benchmarks.ensemble`` times both.
 
         Why vmap was slower before (old code, 5 students, lightly loaded 2-core CPU: 14.4 ms
         vmapped vs 11.9 ms as a loop): the old sliding apply materialised every window
@@ -297,20 +302,28 @@ class NeuralInverse:
         (batched it is cheaper than five: 1.2 vs 3.1 ms CPU, loaded machine). The step inputs
         are now row slices of the projected sequence (1.4 MB for five members), nothing is
         materialised, and the first step's h·U = 0 is skipped (:meth:`.models.GRU.restarted`)."""
-        graphdef, params, rest = self._split
-        window = self.window
+        cache = self.__dict__.setdefault("_programs", {})
+        if chunks not in cache:
+            graphdef, params, rest = self._split
+            treedef = jax.tree.structure(params[0], is_leaf=_is_variable)
+            rest_def = jax.tree.structure(rest, is_leaf=_is_variable)
+            variables = [jax.tree.leaves(p, is_leaf=_is_variable) for p in params]
+            rest_vars = jax.tree.leaves(rest, is_leaf=_is_variable)
+            run = _ensemble_program(graphdef, treedef, rest_def, self.window, chunks)
 
-        def call(seq: jax.Array) -> jax.Array:
-            return _ensemble_sliding(
-                params, rest, seq, graphdef=graphdef, window=window, chunks=chunks
-            )
+            def call(seq: jax.Array) -> jax.Array:
+                # the members' current values (flat lists: no pytree walk per call)
+                values = [[v.get_value() for v in member] for member in variables]
+                return run(values, [v.get_value() for v in rest_vars], seq)
 
-        return call
+            cache[chunks] = call
+        return cache[chunks]
 
     @cached_property
     def _member_fn(self):
         graphdef, _, rest = self._split
-        return partial(_member_sliding, rest=rest, graphdef=graphdef, window=self.window)
+        window = self.window
+        return jax.jit(lambda p, seq: nnx.merge(graphdef, p, rest).sliding(seq, window=window))
 
     def apply_members(self, seq: jax.Array) -> jax.Array:
         """Reference path: what :attr:`_apply` computes, one jitted call per member after

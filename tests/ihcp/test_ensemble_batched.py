@@ -63,8 +63,9 @@ def test_vmapped_ensemble_equals_member_loop(spec):
     assert spread > 100 * (RTOL * np.abs(loop).max() + ATOL_SCALED)
 
 
-def test_window_chunks_give_the_same_numbers():
-    est = _toy(3, {"filters": [6], "units": [5], "n_features": 7})
+@pytest.mark.parametrize("units", [[5], [5, 3]])
+def test_window_chunks_give_the_same_numbers(units):
+    est = _toy(3, {"filters": [6], "units": units, "n_features": 7})
     seq = _sequence(est)
     one = np.asarray(est.batched_apply(1)(seq))
     for chunks in (2, 3, 1000):  # 1000 > windows: clipped to one window per chunk

@@ -248,3 +248,16 @@ def test_retrain_on_a_given_record_set(tmp_path, toy_ihcp_dataset):
     report = (tmp_path / "r1" / "report.md").read_text(encoding="utf-8")
     assert "## Default method" in report and "Default `--method`: `student`" in report
 
+
+def test_report_states_the_default_and_why(runs):
+    """The shipped weights carry the held-out measurement; the report states the default with
+    it (the figures of the generating model's held-out records, baselines beside)."""
+    m = _metrics(runs / "a")
+    d = m["weights"]["default"]
+    assert d["method"] == "student" and d["held_out"]["sigma_K"] == 5.0
+    under_all = d["held_out"]["boundary_rmse"]["all"]
+    assert {"student", "teacher", "tikhonov", "fir", "params-only"} <= set(under_all)
+    assert d["best_all"] == min(under_all, key=under_all.get)
+    report = (runs / "a" / "report.md").read_text(encoding="utf-8")
+    assert "## Default method" in report and "| tikhonov |" in report
+    assert "inverse-crime demonstrations" in report

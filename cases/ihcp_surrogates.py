@@ -133,6 +133,11 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
+def _given(value: Any, default: Any) -> Any:
+    """``value`` unless the option was not given (0 is a value, and a wrong one)."""
+    return default if value is None else value
+
+
 def _settings(args: argparse.Namespace) -> dict[str, Any]:
     """The run's design from the options (ValueError naming the option on bad values)."""
     from thermo.inverse.virtual_lab import SCENARIOS, GeneratingModel
@@ -144,12 +149,12 @@ def _settings(args: argparse.Namespace) -> dict[str, Any]:
         else GeneratingModel(),
         "nominal_size": 2.0 if q else 0.5,
         "cases": QUICK_CASES if q else tuple(range(1, 28)),
-        "draws": args.draws or (2 if q else 4),
-        "realisations": args.realisations or (2 if q else 3),
-        "epochs": args.epochs or (2 if q else 30),
-        "students": args.students or (2 if q else 3),
-        "grid_epochs": args.grid_epochs or (2 if q else 5),
-        "search_epochs": args.search_epochs or (2 if q else 10),
+        "draws": _given(args.draws, 2 if q else 4),
+        "realisations": _given(args.realisations, 2 if q else 3),
+        "epochs": _given(args.epochs, 2 if q else 30),
+        "students": _given(args.students, 2 if q else 3),
+        "grid_epochs": _given(args.grid_epochs, 2 if q else 5),
+        "search_epochs": _given(args.search_epochs, 2 if q else 10),
     }
     scenarios = list(dict.fromkeys([args.train_scenario, *args.scenarios]))
     unknown = [x for x in scenarios if x not in SCENARIOS]

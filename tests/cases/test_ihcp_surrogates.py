@@ -73,7 +73,7 @@ def test_study_on_toy_records_lists_every_method_with_the_same_fields(tmp_path):
     assert m["models"]["tikhonov"]["coverage"] is not None  # the posterior band
     dm = m["data_model"]
     assert dm["generating"]["dt"] < dm["nominal"]["dt"] and dm["nominal"]["n_dofs"] == 123
-    assert dm["uncertainty_ranges"]["tau_s"] == [0.05, 0.3]
+    assert tuple(dm["uncertainty_ranges"]["tau_s"]) == (0.05, 0.3)
     assert dm["sensor_model"]["per_sigma"]["5"]["sigma_K"] == 5.0
     grid = m["kd_grid"]
     assert len(grid["rows"]) == 2 and set(grid["chosen"]) == {"paper", "regression"}

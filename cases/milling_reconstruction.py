@@ -136,6 +136,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--time-column", default="time_s", metavar="COL", help="time column of CSV")
     p.add_argument("--time-unit", choices=("s", "ms", "min"), default="s", help="its unit")
+    p.add_argument(
+        "--no-calibration",
+        action="store_true",
+        help="raw bands (default: 95 %% bands calibrated on the generating model's validation "
+        "records, thermo.inverse.calibration)",
+    )
     p.add_argument("--no-progress", action="store_true", help="no tqdm bars")
     p.add_argument(
         "--nonlinear",
@@ -561,6 +567,34 @@ def _generating_records(args: argparse.Namespace, response, progress: bool) -> l
     return out
 
 
+def _calibrated(args: argparse.Namespace, by_method: dict, response, progress: bool):
+    """Every method with its 95 % band calibrated (thermo.inverse.calibration: split-conformal
+    scale, CDF pooling over records) on the generating model's validation records at ``--sigma``
+    (scenario ``all``, the seeded validation cases of :func:`_training_data`: no network or
+    baseline was fitted on them, and they are not the test records). A method without a band
+    gets the constant conformal band estimate ± q K. Returns the wrapped methods and
+    ``{method: calibration meta}`` (``{}`` entries' reason when there are no such records)."""
+    from thermo.inverse.calibration import CalibratedMethod, calibrate_method
+    from thermo.inverse.record import on_case_grid
+
+    data = _training_data(args, progress)
+    t = response.times
+    val = [
+        on_case_grid(r, dt=t[1] - t[0], t_end=t[-1], where="validation records")
+        for r in data["val"]
+        if abs(float(r.meta.get("sigma_K", -1.0)) - args.sigma) < 1e-9
+    ]
+    if not val:
+        note = f"no validation record at σ = {args.sigma:g} K: raw bands"
+        return by_method, {m: {"note": note} for m in by_method}
+    out, meta = {}, {}
+    for name, method in by_method.items():
+        cal = calibrate_method(method, val)
+        out[name] = CalibratedMethod(method, cal)
+        meta[name] = cal.as_meta() | {"sigma_K": args.sigma, "records": "validation, all"}
+    return out, meta
+
+
 def _data_info(args: argparse.Namespace) -> dict:
     """Where the measured sensors came from (metrics.json ``data``; the report's caution)."""
     if args.measurements is not None:
@@ -596,7 +630,8 @@ def _method(
 
 def _summary(metrics: dict) -> dict:
     """The comparable part of one method's metrics (side-by-side table)."""
-    keys = ("method", "sensors", "boundary", "loso", "band_coverage", "reconstruct_s")
+    keys = ("method", "sensors", "boundary", "loso", "band_coverage", "band_coverage_raw")
+    keys += ("reconstruct_s",)
     return {k: metrics.get(k) for k in keys}
 
 
@@ -672,6 +707,9 @@ def main(argv: list[str] | None = None) -> int:
             )
             for m in methods
         }
+        calibration = {}
+        if not args.no_calibration:
+            by_method, calibration = _calibrated(args, by_method, response, progress)
         recs: dict[str, list] = {m: [] for m in methods}
         metrics: dict = {"conditions": {}}
         for record in tqdm(records, desc="reconstruction", unit="condition", disable=not progress):
@@ -682,6 +720,11 @@ def main(argv: list[str] | None = None) -> int:
                 t0 = time.perf_counter()
                 rec = reconstruct(response, method, record)
                 rec.metrics["reconstruct_s"] = time.perf_counter() - t0
+                raw = rec.info.get("band_raw")
+                if raw is not None and record.truth is not None:
+                    lo, hi = np.asarray(raw).T
+                    inside = (record.truth[1:] >= lo[1:]) & (record.truth[1:] <= hi[1:])
+                    rec.metrics["band_coverage_raw"] = float(np.mean(inside))
                 recs[name].append(rec)
                 side[name] = _summary(rec.metrics)
             rec = recs[args.method][-1]
@@ -721,6 +764,7 @@ def main(argv: list[str] | None = None) -> int:
             "dt_s": dt,
             "n_dofs": int(V.dofmap.index_map.size_global),
             "data": _data_info(args),
+            "calibration": calibration,
             "n_steps": int(response.times.size - 1),
             "response_cached": cached,
             "response_s": t_response,

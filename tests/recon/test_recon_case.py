@@ -94,6 +94,15 @@ def test_records_come_from_the_generating_model(runs):
         )
 
     assert clean_misfit(gen) > clean_misfit(nom)
+    # bands calibrated on validation records (scale per method; raw coverage kept beside)
+    cal = gen["calibration"]
+    assert set(cal) == set(gen["methods"]) and all(c["n_records"] > 0 for c in cal.values())
+    assert all(math.isfinite(c["scale"]) and c["scale"] > 0.0 for c in cal.values())
+    assert cal["student"]["banded"] and not cal["teacher"]["banded"]
+    for c in gen["conditions"].values():
+        s = c["methods"]["student"]
+        assert 0.0 <= s["band_coverage"] <= 1.0 and 0.0 <= s["band_coverage_raw"] <= 1.0
+    assert "split-conformal" in report
     for c in gen["conditions"].values():
         for name, r in c["methods"].items():
             assert math.isfinite(r["boundary"]["rmse"]) and r["boundary"]["rmse"] > 0.0, name

@@ -571,27 +571,33 @@ def _calibrated(args: argparse.Namespace, by_method: dict, response, progress: b
     """Every method with its 95 % band calibrated (thermo.inverse.calibration: split-conformal
     scale, CDF pooling over records) on the generating model's validation records at ``--sigma``
     (scenario ``all``, the seeded validation cases of :func:`_training_data`: no network or
-    baseline was fitted on them, and they are not the test records). A method without a band
-    gets the constant conformal band estimate ± q K. Returns the wrapped methods and
+    baseline was fitted on them, and they are not the test records); when they are too few for
+    the finite-sample level (8 per σ by default), the validation records of every σ pooled. A
+    method without a band gets the constant conformal band estimate ± q K. Returns the wrapped
+    methods and
     ``{method: calibration meta}`` (``{}`` entries' reason when there are no such records)."""
-    from thermo.inverse.calibration import CalibratedMethod, calibrate_method
+    from thermo.inverse.calibration import CalibratedMethod, calibrate_method, conformal_level
     from thermo.inverse.record import on_case_grid
 
     data = _training_data(args, progress)
     t = response.times
-    val = [
-        on_case_grid(r, dt=t[1] - t[0], t_end=t[-1], where="validation records")
-        for r in data["val"]
-        if abs(float(r.meta.get("sigma_K", -1.0)) - args.sigma) < 1e-9
+    at_sigma = [
+        r for r in data["val"] if abs(float(r.meta.get("sigma_K", -1.0)) - args.sigma) < 1e-9
     ]
-    if not val:
-        note = f"no validation record at σ = {args.sigma:g} K: raw bands"
+    # one scale per σ when there are enough records for the finite-sample level, else the
+    # validation records of every σ pooled (the score is normalised by the band's width)
+    pooled = not conformal_level(len(at_sigma))[1]
+    chosen = list(data["val"]) if pooled else at_sigma
+    if not chosen:
+        note = "no validation records: raw bands"
         return by_method, {m: {"note": note} for m in by_method}
+    val = [on_case_grid(r, dt=t[1] - t[0], t_end=t[-1], where="validation") for r in chosen]
+    which = "every σ pooled" if pooled else f"σ = {args.sigma:g} K"
     out, meta = {}, {}
     for name, method in by_method.items():
         cal = calibrate_method(method, val)
         out[name] = CalibratedMethod(method, cal)
-        meta[name] = cal.as_meta() | {"sigma_K": args.sigma, "records": "validation, all"}
+        meta[name] = cal.as_meta() | {"records": f"validation, scenario all, {which}"}
     return out, meta
 
 

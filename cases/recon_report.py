@@ -118,8 +118,9 @@ def _calibration_lines(metrics: dict) -> list[str]:
     return [
         "",
         "Bands: 95 % bands calibrated by split-conformal scaling (thermo.inverse.calibration) on "
-        "the generating model's validation records at this σ (cases no method was fitted on, "
-        "not the test records); a method without a band gets estimate ± q K. Scales: "
+        "the generating model's validation records (cases no method was fitted on, not the "
+        f"test records; {next(iter(cal.values())).get('records', '')}); a method without a band "
+        "gets estimate ± q K. Scales: "
         + "; ".join(parts)
         + ". Coverage on three records is an illustration; the held-out coverage is in "
         "`python -m cases.ihcp_robustness`.",

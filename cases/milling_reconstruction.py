@@ -645,9 +645,20 @@ def main(argv: list[str] | None = None) -> int:
     """Run the reconstruction study; returns the exit code (bad input: ValueError, see exits)."""
     args = build_parser().parse_args(argv)
     if args.nonlinear:  # the k(T), c(T) tool: its own pipeline (cases.recon_nonlinear)
+        from cases.recon_nonlinear import MainJob
         from cases.recon_nonlinear import run as run_nonlinear
 
-        return run_nonlinear(args)
+        return run_nonlinear(
+            args,
+            MainJob(
+                size_factor=SIZE_FACTOR,
+                dt=DT,
+                quick_size_factor=QUICK_SIZE_FACTOR,
+                quick_dt=QUICK_DT,
+                user_record=_user_record,
+                baseline_records=_baseline_records,
+            ),
+        )
     args.method = args.method or "student"
     if args.sigma < 0:
         raise ValueError(f"--sigma must be >= 0 K, got {args.sigma}")

@@ -41,9 +41,10 @@ from __future__ import annotations
 import argparse
 import json
 import time
-from collections.abc import Sequence
-from dataclasses import replace
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -188,7 +189,7 @@ def _methods(args: argparse.Namespace) -> list[str]:
     return [method] + [m for m in dict.fromkeys(compare) if m != method]
 
 
-def _make(name: str, *, response, forward, args, progress: bool):
+def _make(name: str, *, response, forward, args, progress: bool, main_job: MainJob):
     from thermo.inverse.registry import METHODS, make_method
 
     family = METHODS[name].family
@@ -197,9 +198,7 @@ def _make(name: str, *, response, forward, args, progress: bool):
     if family == "neural":
         return make_method(name, weights=args.weights)
     if family == "baseline":
-        from cases.milling_reconstruction import _baseline_records
-
-        return make_method(name, training=_baseline_records(args, response, progress))
+        return make_method(name, training=main_job.baseline_records(args, response, progress))
     return make_method(name, response=response, sigma=args.sigma)
 
 
@@ -290,7 +289,21 @@ def _preface(metrics: dict) -> str:
     )
 
 
-def run(args: argparse.Namespace) -> int:
+@dataclass(frozen=True)
+class MainJob:
+    """What the main job (cases.milling_reconstruction) lends this pipeline: its default mesh
+    size factors and steps, its reader of a user's record and its baselines' training records.
+    Passed in by the main job, so that this module does not import it (no import cycle)."""
+
+    size_factor: float
+    dt: float
+    quick_size_factor: float
+    quick_dt: float
+    user_record: Callable[..., Any]
+    baseline_records: Callable[..., Any]
+
+
+def run(args: argparse.Namespace, main_job: MainJob) -> int:
     """``milling_reconstruction --nonlinear`` (module docstring); returns the exit code."""
     from thermo.atomic import atomic_write_text, check_output_dir, staged_dir
 
@@ -315,13 +328,6 @@ def run(args: argparse.Namespace) -> int:
     from mpi4py import MPI
     from tqdm import tqdm
 
-    from cases.milling_reconstruction import (
-        DT,
-        QUICK_DT,
-        QUICK_SIZE_FACTOR,
-        SIZE_FACTOR,
-        _user_record,
-    )
     from cases.recon_report import report_markdown
     from meshes.tool import ToolGeometry, tool_mesh
     from thermo.inverse.design import CONDITIONS, FIELD_TIMES
@@ -333,8 +339,8 @@ def run(args: argparse.Namespace) -> int:
     from thermo.output import write_probes_csv
 
     t_start = time.perf_counter()
-    sf = args.size_factor or (QUICK_SIZE_FACTOR if args.quick else SIZE_FACTOR)
-    dt = args.dt or (QUICK_DT if args.quick else DT)
+    sf = args.size_factor or (main_job.quick_size_factor if args.quick else main_job.size_factor)
+    dt = args.dt or (main_job.quick_dt if args.quick else main_job.dt)
     every = args.every or max(1, round(0.25 / dt))
     progress = not args.no_progress
     geometry = ToolGeometry(size_factor=sf)
@@ -351,7 +357,7 @@ def run(args: argparse.Namespace) -> int:
     field_idx = [int(i) for i in index_of_times(times, FIELD_TIMES)]
     series = sorted({*range(0, times.size, every), times.size - 1})
     if args.measurements is not None:
-        cases = [(_user_record(args, response), None)]
+        cases = [(main_job.user_record(args, response), None)]
     else:
         cases = [
             _virtual_record(
@@ -364,7 +370,9 @@ def run(args: argparse.Namespace) -> int:
             for n, fz, ae in CONDITIONS
         ]
     by_method = {
-        m: _make(m, response=response, forward=forward, args=args, progress=progress)
+        m: _make(
+            m, response=response, forward=forward, args=args, progress=progress, main_job=main_job
+        )
         for m in methods
     }
     with staged_dir(out) as tmp:

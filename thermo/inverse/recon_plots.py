@@ -91,8 +91,10 @@ def plot_boundary(
         truth = rec.record.truth
         if truth is not None:
             ax.plot(rec.times, truth, "k", lw=2.0, label="truth")
+        palette = [f"C{k}" for k in range(10) if k != 3]  # C3 is the rendered method's
         series = [(rec, "C3", 1.4, 0.25)] + [
-            (other[i], f"C{j}", 0.9, 0.12) for j, other in enumerate(others.values())
+            (other[i], palette[j % len(palette)], 0.9, 0.12)
+            for j, other in enumerate(others.values())
         ]
         for r, color, lw, alpha in series:
             b = r.metrics.get("boundary")
@@ -103,6 +105,10 @@ def plot_boundary(
                     r.times, r.f1_band[:, 0], r.f1_band[:, 1], color=color, alpha=alpha, lw=0
                 )
         ax.set(title=_title(rec), xlabel="time (s)", ylabel="F1 temperature (°C)")
-        ax.set_ylim(bottom=float(np.min(rec.f1)) - 20.0)
+        # the estimates' range sets the scale: a wide band (a baseline's) must not flatten them
+        levels = [rec.f1] + ([] if truth is None else [truth])
+        top = max(float(np.max(v)) for v in levels)
+        bottom = min(float(np.min(v)) for v in levels)
+        ax.set_ylim(bottom - 20.0, top + 0.35 * (top - bottom) + 20.0)
         ax.legend(fontsize=7, loc="lower right", title="shaded: 95 % bands", title_fontsize=7)
     return _save(plt, fig, path)

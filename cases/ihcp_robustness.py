@@ -117,29 +117,6 @@ def _settings(args: argparse.Namespace):
     return model, nominal_size, cases, draws, reals, scenarios
 
 
-def _nominal_response(model, size_factor: float, cache: Path):
-    """The inverse's model: standard mesh, the inverse's step, nominal parameters, no lag."""
-    from mpi4py import MPI
-
-    from meshes.tool import ToolGeometry, tool_mesh
-    from thermo.inverse.linear_response import LinearResponse, cache_key, compute_linear_response
-    from thermo.tool_problem import tool_problem
-
-    geometry = ToolGeometry(size_factor=size_factor, sensor_layout=model.sensor_layout)
-    problem = tool_problem(dt=model.inverse_dt, t_end=model.t_end)
-    tagged = tool_mesh(geometry, MPI.COMM_SELF)
-    probes = {n: tuple(float(x) for x in tagged.sensors[n]) for n in sorted(tagged.sensors)}
-    key = cache_key(problem=problem, geometry=geometry, probes=probes, boundary="F1")
-    path = cache / f"nominal_{key}"
-    if path.with_suffix(".npz").exists():
-        return LinearResponse.load(path)
-    resp = compute_linear_response(
-        tagged, problem, boundary="F1", kind="temperature", probes=probes
-    )
-    resp.save(path)
-    return resp
-
-
 def _sources(nominal, fine_by_label: dict, training: list, every: int):
     from thermo.inverse.registry import make_method
     from thermo.inverse.virtual_lab import oracle_response
@@ -307,14 +284,14 @@ def main(argv: list[str] | None = None) -> int:
 
     from thermo.inverse.record import RecordSet
     from thermo.inverse.robustness import calibrate_sources, evaluate, summarise
-    from thermo.inverse.virtual_lab import draw_responses, generate, pool
+    from thermo.inverse.virtual_lab import draw_responses, generate, nominal_response, pool
 
     t0 = time.perf_counter()
     args.cache.mkdir(parents=True, exist_ok=True)
     draws = {s: pool(s, n_draws, seed=args.seed, ranges=model.ranges) for s in scenarios}
     every_draw = [d for pool_ in draws.values() for d in pool_]
     fine = draw_responses(every_draw, model, cache=args.cache, progress=True)
-    nominal = _nominal_response(model, nominal_size, args.cache)
+    nominal = nominal_response(model, nominal_size, args.cache)
     t_fem = time.perf_counter() - t0
     records = generate(
         fine, draws, model, cases=cases, n_realisations=n_reals, sigmas=args.sigmas, seed=args.seed

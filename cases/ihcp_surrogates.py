@@ -181,33 +181,9 @@ def _settings(args: argparse.Namespace) -> dict[str, Any]:
     return s
 
 
-def _nominal_response(model: Any, size_factor: float, cache: Path) -> Any:
-    """The inverse's model: standard mesh, the inverse's step, nominal parameters, no lag
-    (cached under the same key as ``cases.ihcp_robustness`` uses)."""
-    from mpi4py import MPI
-
-    from meshes.tool import ToolGeometry, tool_mesh
-    from thermo.inverse.linear_response import LinearResponse, cache_key, compute_linear_response
-    from thermo.tool_problem import tool_problem
-
-    geometry = ToolGeometry(size_factor=size_factor, sensor_layout=model.sensor_layout)
-    problem = tool_problem(dt=model.inverse_dt, t_end=model.t_end)
-    tagged = tool_mesh(geometry, MPI.COMM_SELF)
-    probes = {n: tuple(float(x) for x in tagged.sensors[n]) for n in sorted(tagged.sensors)}
-    key = cache_key(problem=problem, geometry=geometry, probes=probes, boundary="F1")
-    path = cache / f"nominal_{key}"
-    if path.with_suffix(".npz").exists():
-        return LinearResponse.load(path)
-    resp = compute_linear_response(
-        tagged, problem, boundary="F1", kind="temperature", probes=probes
-    )
-    resp.save(path)
-    return resp
-
-
 def _fem(args: argparse.Namespace, s: dict) -> tuple[dict, Any, float]:
     """Fine responses of every draw, the nominal response, FEM seconds."""
-    from thermo.inverse.virtual_lab import draw_responses, pool
+    from thermo.inverse.virtual_lab import draw_responses, nominal_response, pool
 
     t0 = time.perf_counter()
     args.cache.mkdir(parents=True, exist_ok=True)
@@ -217,7 +193,7 @@ def _fem(args: argparse.Namespace, s: dict) -> tuple[dict, Any, float]:
     }
     every = [d for p in s["pools"].values() for d in p]
     fine = draw_responses(every, model, cache=args.cache, progress=True)
-    nominal = _nominal_response(model, s["nominal_size"], args.cache)
+    nominal = nominal_response(model, s["nominal_size"], args.cache)
     return fine, nominal, time.perf_counter() - t0
 
 

@@ -260,10 +260,16 @@ def _training_data(args: argparse.Namespace, progress: bool, *, every_scenario: 
     memo = getattr(args, "_lab_records", None)
     if memo is not None and (memo["every_scenario"] or not every_scenario):
         return memo
-    from cases.ihcp_robustness import _nominal_response, _settings
+    from cases.ihcp_robustness import _settings
     from cases.ihcp_robustness import build_parser as robustness_parser
     from thermo.inverse.record import RecordSet
-    from thermo.inverse.virtual_lab import SCENARIOS, draw_responses, generate, pool
+    from thermo.inverse.virtual_lab import (
+        SCENARIOS,
+        draw_responses,
+        generate,
+        nominal_response,
+        pool,
+    )
 
     lab = robustness_parser().parse_args(["--quick"] if args.quick else [])
     model, nominal_size, cases, n_draws, n_reals, _ = _settings(lab)
@@ -304,7 +310,7 @@ def _training_data(args: argparse.Namespace, progress: bool, *, every_scenario: 
             sigmas=lab.sigmas,
             seed=lab.seed,
         )
-        nominal = _nominal_response(model, nominal_size, cache)
+        nominal = nominal_response(model, nominal_size, cache)
         data_model = {
             "generating": model.as_meta(),
             "nominal": {"size_factor": nominal_size, "dt": model.inverse_dt, "h_F3": 25.0,
@@ -675,9 +681,8 @@ def main(argv: list[str] | None = None) -> int:
     from tqdm import tqdm
 
     from meshes.tool import ToolGeometry, tool_mesh
-    from thermo.inverse.design import CONDITIONS, FIELD_TIMES
-    from thermo.inverse.recon_plots import plot_boundary, plot_sensor_curves
-    from thermo.inverse.recon_render import grid_from_space, render_panel
+    from thermo.inverse.design import CONDITIONS
+    from thermo.inverse.recon_render import write_reconstruction_figures
     from thermo.inverse.reconstruction import reconstruct
     from thermo.inverse.reconstruction import virtual_measurement as virtual
     from thermo.inverse.registry import METHODS
@@ -762,15 +767,8 @@ def main(argv: list[str] | None = None) -> int:
                 "methods": side,
             }
         primary = recs[args.method]
-        plot_sensor_curves(tmp / "fig10_sensors.png", primary, names=names)
-        plot_boundary(tmp / "boundary.png", primary, others={m: recs[m] for m in methods[1:]})
-        render_panel(
-            tmp / "fig10_fields.png",
-            grid=grid_from_space(V),
-            fields=[r.fields for r in primary],
-            row_labels=[f"N = {r.params['n_rpm']:g} r/min" for r in primary],
-            times=FIELD_TIMES,
-        )
+        others = {m: recs[m] for m in methods[1:]}
+        write_reconstruction_figures(tmp, primary, others, V, names=names)
         metrics |= {
             "method": args.method,
             "methods": methods,

@@ -333,8 +333,7 @@ def run(args: argparse.Namespace, main_job: MainJob) -> int:
     from thermo.inverse.design import CONDITIONS, FIELD_TIMES
     from thermo.inverse.duhamel import index_of_times
     from thermo.inverse.evaluation import boundary_metrics, sensor_fit_metrics
-    from thermo.inverse.recon_plots import plot_boundary, plot_sensor_curves
-    from thermo.inverse.recon_render import grid_from_space, render_panel
+    from thermo.inverse.recon_render import write_reconstruction_figures
     from thermo.inverse.reconstruction import Reconstruction
     from thermo.output import write_probes_csv
 
@@ -456,15 +455,8 @@ def run(args: argparse.Namespace, main_job: MainJob) -> int:
                 "methods": side,
             }
         first = recs[primary]
-        plot_sensor_curves(tmp / "fig10_sensors.png", first, names=names)
-        plot_boundary(tmp / "boundary.png", first, others={m: recs[m] for m in methods[1:]})
-        render_panel(
-            tmp / "fig10_fields.png",
-            grid=grid_from_space(V),
-            fields=[r.fields for r in first],
-            row_labels=[f"N = {r.params['n_rpm']:g} r/min" for r in first],
-            times=FIELD_TIMES,
-        )
+        others = {m: recs[m] for m in methods[1:]}
+        write_reconstruction_figures(tmp, first, others, V, names=names)
         metrics |= {
             "nonlinear": True,
             "materials": dict(MATERIALS),

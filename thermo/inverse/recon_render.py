@@ -119,3 +119,24 @@ def render_panel(
     finally:
         plotter.close()
     return path
+
+
+def write_reconstruction_figures(
+    folder: Path, primary: Sequence, others: dict, space, *, names: Sequence[str]
+) -> None:
+    """The main job's three figures into ``folder``: ``fig10_sensors.png`` (measured vs
+    reconstructed sensors of the rendered method), ``boundary.png`` (every method's F1 estimate
+    against the truth) and ``fig10_fields.png`` (the rendered method's fields at the
+    reconstructions' field times, one row per condition)."""
+    from thermo.inverse.recon_plots import plot_boundary, plot_sensor_curves
+
+    folder = Path(folder)
+    plot_sensor_curves(folder / "fig10_sensors.png", primary, names=names)
+    plot_boundary(folder / "boundary.png", primary, others=others)
+    render_panel(
+        folder / "fig10_fields.png",
+        grid=grid_from_space(space),
+        fields=[r.fields for r in primary],
+        row_labels=[f"N = {r.params['n_rpm']:g} r/min" for r in primary],
+        times=primary[0].field_times,
+    )

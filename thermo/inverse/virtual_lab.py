@@ -430,3 +430,28 @@ def pool(scenario: str, n_draws: int, *, seed: int, ranges: UncertaintyRanges) -
     """``n_draws`` draws of ``scenario``; ``"none"`` and ``"lag"`` need one (no FEM change)."""
     n = 1 if scenario in ("none", "lag") else n_draws
     return [draw_model(scenario, i, seed=seed, ranges=ranges) for i in range(n)]
+
+
+def nominal_response(model: GeneratingModel, size_factor: float, cache: Path) -> Any:
+    """The inverse's model of the records: the standard tool mesh (``size_factor``), the
+    inverse's step, nominal parameters, no lag; the F1 → S1..S4 step response, cached in
+    ``cache`` under a key derived from problem, geometry and probes."""
+    from mpi4py import MPI
+
+    from meshes.tool import ToolGeometry, tool_mesh
+    from thermo.inverse.linear_response import LinearResponse, cache_key, compute_linear_response
+    from thermo.tool_problem import tool_problem
+
+    geometry = ToolGeometry(size_factor=size_factor, sensor_layout=model.sensor_layout)
+    problem = tool_problem(dt=model.inverse_dt, t_end=model.t_end)
+    tagged = tool_mesh(geometry, MPI.COMM_SELF)
+    probes = {n: tuple(float(x) for x in tagged.sensors[n]) for n in sorted(tagged.sensors)}
+    key = cache_key(problem=problem, geometry=geometry, probes=probes, boundary="F1")
+    path = Path(cache) / f"nominal_{key}"
+    if path.with_suffix(".npz").exists():
+        return LinearResponse.load(path)
+    resp = compute_linear_response(
+        tagged, problem, boundary="F1", kind="temperature", probes=probes
+    )
+    resp.save(path)
+    return resp

@@ -62,8 +62,13 @@ SIZE_FACTOR, DT = 0.5, 0.05  # default mesh and step: about 28 000 dofs, 240 ste
 QUICK_SIZE_FACTOR, QUICK_DT = 2.0, 0.2
 #: The networks ``--retrain`` trains (registered as neural methods of the same names).
 NEURAL = ("student", "teacher")
+#: Relative residual of the response's CG + GAMG solves: GAMG's hierarchy depends on the
+#: partition, so 1 and N ranks agree to about this tolerance times the conditioning; at 1e-12
+#: the job's numbers agree to 1e-8 relative (the solver default 1e-10 leaves ~1e-7 on small
+#: residual norms). Costs a few more iterations per step.
+RESPONSE_RTOL = 1e-12
 #: Format of the cached response (bump when what is cached changes).
-RESPONSE_FORMAT = 2
+RESPONSE_FORMAT = 3  # 3: streamed float64 factors, columns in input-node order
 DEFAULT_COMPARE = ("teacher", "tikhonov", "fir", "params-only")
 
 
@@ -151,11 +156,17 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
-def _response(tagged, problem, geometry, *, cache: Path, progress: bool):
-    """Cached field-recording linear response of S1..S4 (and all dofs) to the F1 temperature;
-    the cache key is derived from the problem, the mesh geometry and the probes."""
+def _response(tagged, space, problem, geometry, *, cache: Path, progress: bool):
+    """Cached field-recording linear response of S1..S4 (and all dofs) to the F1 temperature,
+    on any number of ranks: the field factors are streamed during the FEM run (B in float64,
+    so that 1 and N ranks agree to round-off), gathered to rank 0 in input-node order and
+    cached there (:mod:`thermo.inverse.field_order`); every rank then holds the columns of its
+    owned dofs of ``space``. The cache key is derived from the problem, the mesh geometry and
+    the probes; a cache written on another number of ranks serves this one."""
+    from thermo.inverse.field_order import local_input_nodes
     from thermo.inverse.linear_response import LinearResponse, cache_key, compute_linear_response
 
+    comm = tagged.mesh.comm
     names = sorted(tagged.sensors)
     probes = {n: tuple(float(x) for x in tagged.sensors[n]) for n in names}
     key = cache_key(
@@ -168,14 +179,13 @@ def _response(tagged, problem, geometry, *, cache: Path, progress: bool):
         format=RESPONSE_FORMAT,
     )
     path = cache / f"response_{key}"
-    n_dofs = tagged.mesh.geometry.index_map().size_global
+    n_nodes = tagged.mesh.geometry.index_map().size_global
+    mine = local_input_nodes(space)
     if path.with_suffix(".npz").exists():
         resp = LinearResponse.load(path)
-        if resp.field_step is not None and resp.field_step.shape[1] == n_dofs:
-            if not resp.has_field_compression:  # cache written before compression
-                resp.field_compression()
-                resp.save(path)
-            return resp, True
+        nodes = resp.field_nodes
+        if nodes is not None and nodes.size == n_nodes and resp.has_field_compression:
+            return resp.on_nodes(mine), True
     resp = compute_linear_response(
         tagged,
         problem,
@@ -183,11 +193,15 @@ def _response(tagged, problem, geometry, *, cache: Path, progress: bool):
         kind="temperature",
         probes=probes,
         record_fields=True,
+        field_compression="streaming",
+        field_dtype=np.float64,
         progress=progress,
     )
     resp.meta["cache_key"] = key
-    resp.field_compression()  # low-rank factors of the field response, saved with it
-    resp.save(path)
+    whole = resp.gathered(comm)
+    if comm.rank == 0:
+        whole.save(path)
+    comm.barrier()
     return resp, False
 
 
@@ -224,9 +238,11 @@ def _write_series(directory: Path, V, response, f1: np.ndarray, every: int) -> l
     T = fem.Function(V, name="T")
     steps = response.times[::every]
     fields = response.fields(f1, at_times=steps, compressed=True)  # low rank, ~1 mK error
-    writer = FieldWriter(out_dir=directory, functions=[T], fmt="xdmf")
+    n_owned = V.dofmap.index_map.size_local  # the response holds this rank's owned dofs
+    writer = FieldWriter(out_dir=directory, functions=[T], fmt="xdmf")  # collective
     for t, values in zip(steps, fields, strict=True):
-        T.x.array[:] = values
+        T.x.array[:n_owned] = values
+        T.x.scatter_forward()
         writer.write(float(t))
     return [p.name for p in writer.close()]
 
@@ -293,10 +309,12 @@ def _training_data(args: argparse.Namespace, progress: bool, *, every_scenario: 
         cache.mkdir(parents=True, exist_ok=True)
         draws = {s: pool(s, n_draws, seed=lab.seed, ranges=model.ranges) for s in SCENARIOS}
         wanted = SCENARIOS if every_scenario else ("all",)
-        print(
-            f"milling_reconstruction: generating-model records (FEM responses cached in {cache})",
-            flush=True,
-        )
+        if progress:
+            print(
+                f"milling_reconstruction: generating-model records (FEM responses cached in "
+                f"{cache})",
+                flush=True,
+            )
         fine = draw_responses(
             [d for s in wanted for d in draws[s]], model, cache=cache, progress=progress
         )
@@ -650,6 +668,15 @@ def _summary(metrics: dict) -> dict:
 def main(argv: list[str] | None = None) -> int:
     """Run the reconstruction study; returns the exit code (bad input: ValueError, see exits)."""
     args = build_parser().parse_args(argv)
+    from mpi4py import MPI
+
+    comm = MPI.COMM_WORLD
+    if comm.size > 1 and (args.nonlinear or args.retrain):
+        flag = "--nonlinear" if args.nonlinear else "--retrain"
+        raise ValueError(
+            f"{flag} runs serially; the linear reconstruction runs on any number of ranks "
+            "(mpirun -n N python -m cases.milling_reconstruction [--weights DIR])"
+        )
     if args.nonlinear:  # the k(T), c(T) tool: its own pipeline (cases.recon_nonlinear)
         from cases.recon_nonlinear import MainJob
         from cases.recon_nonlinear import run as run_nonlinear
@@ -677,98 +704,58 @@ def main(argv: list[str] | None = None) -> int:
                 raise ValueError(f"--weights {args.weights}: no {kind}.npz")
     import dolfinx_solver  # noqa: F401  (MPI/PETSc before dolfinx)
     from dolfinx import fem
-    from mpi4py import MPI
-    from tqdm import tqdm
 
     from meshes.tool import ToolGeometry, tool_mesh
-    from thermo.inverse.design import CONDITIONS
     from thermo.inverse.recon_render import write_reconstruction_figures
-    from thermo.inverse.reconstruction import reconstruct
-    from thermo.inverse.reconstruction import virtual_measurement as virtual
-    from thermo.inverse.registry import METHODS
     from thermo.output import write_probes_csv
+    from thermo.root_work import on_root
     from thermo.tool_problem import T_END, tool_problem
 
     t_start = time.perf_counter()
     sf = args.size_factor or (QUICK_SIZE_FACTOR if args.quick else SIZE_FACTOR)
     dt = args.dt or (QUICK_DT if args.quick else DT)
     every = args.every or max(1, round(0.25 / dt))
-    progress = not args.no_progress
+    progress = not args.no_progress and comm.rank == 0
     geometry = ToolGeometry(size_factor=sf)
-    problem = tool_problem(dt=dt, t_end=T_END)
+    problem = replace(tool_problem(dt=dt, t_end=T_END), rtol=RESPONSE_RTOL)
     if args.measurements is not None and not Path(args.measurements).is_file():
         raise FileNotFoundError(f"--measurements {args.measurements}: no such file")
-    neural_needed = set(methods) & set(NEURAL)
-    tagged = tool_mesh(geometry, MPI.COMM_SELF)
-    response, cached = _response(tagged, problem, geometry, cache=args.cache, progress=progress)
-    t_response = time.perf_counter() - t_start
+    tagged = tool_mesh(geometry, comm)  # Gmsh on rank 0, distributed over the ranks
     V = fem.functionspace(tagged.mesh, ("Lagrange", 1))
+    response, cached = _response(tagged, V, problem, geometry, cache=args.cache, progress=progress)
+    t_response = time.perf_counter() - t_start
     names = list(response.probe_names)
-    if args.measurements is not None:
-        records = [_user_record(args, response)]
-    elif args.data == "generating":
-        records = _generating_records(args, response, progress)
-    else:
-        records = [
-            virtual(response, n_rpm=n, fz_mm=fz, ae_mm=ae, sigma=args.sigma, seed=args.seed)
-            for n, fz, ae in CONDITIONS
-        ]
-    with staged_dir(out) as tmp:
-        neural, training = _estimators(args, neural_needed, tmp / "weights", progress)
-        baseline_training = []
-        if any(METHODS[m].family == "baseline" for m in methods):
-            baseline_training = _baseline_records(args, response, progress)
-        by_method = {
-            m: _method(
-                m,
-                response,
-                sigma=args.sigma,
-                neural=neural,
-                weights=args.weights,
-                training=baseline_training,
-            )
-            for m in methods
-        }
-        calibration = {}
-        if not args.no_calibration:
-            by_method, calibration = _calibrated(args, by_method, response, progress)
-        recs: dict[str, list] = {m: [] for m in methods}
+    with staged_dir(out, comm=comm) as tmp:
+        # the inverse on rank 0 (it needs the probes only, the same on every rank), its
+        # results sent to every rank; the fields are then made where their dofs live
+        found = on_root(comm, lambda: _inverse(args, response, methods, tmp / "weights", progress))
+        recs, records = found["recs"], found["records"]
         metrics: dict = {"conditions": {}}
-        for record in tqdm(records, desc="reconstruction", unit="condition", disable=not progress):
+        for i, record in enumerate(records):
             params = record.params
             label = f"N{params['n_rpm']:g}_fz{params['fz_mm']:g}_ae{params['ae_mm']:g}"
-            side = {}
-            for name, method in by_method.items():
-                t0 = time.perf_counter()
-                rec = reconstruct(response, method, record)
-                rec.metrics["reconstruct_s"] = time.perf_counter() - t0
-                raw = rec.info.get("band_raw")
-                if raw is not None and record.truth is not None:
-                    lo, hi = np.asarray(raw).T
-                    inside = (record.truth[1:] >= lo[1:]) & (record.truth[1:] <= hi[1:])
-                    rec.metrics["band_coverage_raw"] = float(np.mean(inside))
-                recs[name].append(rec)
-                side[name] = _summary(rec.metrics)
-            rec = recs[args.method][-1]
+            rec = recs[args.method][i]
+            at = rec.field_times
+            rec = recs[args.method][i] = replace(
+                rec, fields=response.fields(rec.f1, at_times=at, compressed=True)
+            )  # this rank's owned dofs
             files = _write_series(tmp / label, V, response, rec.f1, every)
             cols = {f"{n}_measured": record.values[:, i] for i, n in enumerate(names)}
             cols |= {f"{n}_reconstructed": rec.fitted[:, i] for i, n in enumerate(names)}
             for name in methods:
-                cols[f"F1_{name}"] = recs[name][-1].f1
+                cols[f"F1_{name}"] = recs[name][i].f1
             if record.truth is not None:
                 cols["F1_truth"] = record.truth
-            write_probes_csv(
-                tmp / label / "sensors.csv", times=rec.times, probes=cols, comm=MPI.COMM_SELF
-            )
+            write_probes_csv(tmp / label / "sensors.csv", times=rec.times, probes=cols, comm=comm)
             metrics["conditions"][label] = {
                 "params": params,
                 **rec.metrics,
                 "paraview": [f"{label}/{f}" for f in files],
-                "methods": side,
+                "methods": {m: _summary(recs[m][i].metrics) for m in methods},
             }
         primary = recs[args.method]
         others = {m: recs[m] for m in methods[1:]}
-        write_reconstruction_figures(tmp, primary, others, V, names=names)
+        write_reconstruction_figures(tmp, primary, others, V, names=names)  # collective
         metrics |= {
             "method": args.method,
             "methods": methods,
@@ -778,23 +765,87 @@ def main(argv: list[str] | None = None) -> int:
             "mesh_size_factor": sf,
             "dt_s": dt,
             "n_dofs": int(V.dofmap.index_map.size_global),
-            "data": _data_info(args),
-            "calibration": calibration,
+            "n_ranks": int(comm.size),
+            "data": found["data"],
+            "calibration": found["calibration"],
             "n_steps": int(response.times.size - 1),
             "response_cached": cached,
             "response_s": t_response,
-            "weights": _weights_info(args, neural, training),
+            "weights": found["weights"],
             "total_s": time.perf_counter() - t_start,
         }
-        atomic_write_text(tmp / "metrics.json", json.dumps(metrics, indent=2, default=float))
-        atomic_write_text(tmp / "report.md", report_markdown(metrics, names))
+        if comm.rank == 0:
+            atomic_write_text(tmp / "metrics.json", json.dumps(metrics, indent=2, default=float))
+            atomic_write_text(tmp / "report.md", report_markdown(metrics, names))
     n_cond = len(metrics["conditions"])
-    print(
-        f"milling_reconstruction: {n_cond} condition(s) × {len(methods)} method(s) in "
-        f"{metrics['total_s']:.1f} s (response {'cached' if cached else 'computed'}); "
-        f"outputs in {out.resolve()}"
-    )
+    if comm.rank == 0:
+        print(
+            f"milling_reconstruction: {n_cond} condition(s) × {len(methods)} method(s) in "
+            f"{metrics['total_s']:.1f} s on {comm.size} rank(s) (response "
+            f"{'cached' if cached else 'computed'}); outputs in {out.resolve()}"
+        )
     return 0
+
+
+def _inverse(
+    args: argparse.Namespace, response, methods: list[str], weights_out: Path, progress: bool
+) -> dict:
+    """The inverse part of the job (one rank): the records, every method (trained, fitted,
+    calibrated) and its reconstruction of each condition. Returns ``{"records", "recs"
+    ({method: [Reconstruction]}, fields omitted), "calibration", "data", "weights"}``."""
+    from tqdm import tqdm
+
+    from thermo.inverse.design import CONDITIONS
+    from thermo.inverse.reconstruction import FIELD_TIMES, reconstruct
+    from thermo.inverse.reconstruction import virtual_measurement as virtual
+    from thermo.inverse.registry import METHODS
+
+    if args.measurements is not None:
+        records = [_user_record(args, response)]
+    elif args.data == "generating":
+        records = _generating_records(args, response, progress)
+    else:
+        records = [
+            virtual(response, n_rpm=n, fz_mm=fz, ae_mm=ae, sigma=args.sigma, seed=args.seed)
+            for n, fz, ae in CONDITIONS
+        ]
+    neural, training = _estimators(args, set(methods) & set(NEURAL), weights_out, progress)
+    baseline_training = []
+    if any(METHODS[m].family == "baseline" for m in methods):
+        baseline_training = _baseline_records(args, response, progress)
+    by_method = {
+        m: _method(
+            m,
+            response,
+            sigma=args.sigma,
+            neural=neural,
+            weights=args.weights,
+            training=baseline_training,
+        )
+        for m in methods
+    }
+    calibration = {}
+    if not args.no_calibration:
+        by_method, calibration = _calibrated(args, by_method, response, progress)
+    recs: dict[str, list] = {m: [] for m in methods}
+    for record in tqdm(records, desc="reconstruction", unit="condition", disable=not progress):
+        for name, method in by_method.items():
+            t0 = time.perf_counter()
+            rec = reconstruct(response, method, record, field_times=())
+            rec.metrics["reconstruct_s"] = time.perf_counter() - t0
+            raw = rec.info.get("band_raw")
+            if raw is not None and record.truth is not None:
+                lo, hi = np.asarray(raw).T
+                inside = (record.truth[1:] >= lo[1:]) & (record.truth[1:] <= hi[1:])
+                rec.metrics["band_coverage_raw"] = float(np.mean(inside))
+            recs[name].append(replace(rec, field_times=FIELD_TIMES, fields=None))
+    return {
+        "records": records,
+        "recs": recs,
+        "calibration": calibration,
+        "data": _data_info(args),
+        "weights": _weights_info(args, neural, training),
+    }
 
 
 def _weights_info(args: argparse.Namespace, neural: dict, training: dict | None) -> dict:

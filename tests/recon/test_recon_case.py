@@ -297,3 +297,99 @@ def test_report_states_the_default_and_why(runs):
     report = (runs / "a" / "report.md").read_text(encoding="utf-8")
     assert "## Default method" in report and "| tikhonov |" in report
     assert "no inverse crime" in report  # default --data generating
+
+
+def _numbers(tree, path=""):
+    """``{path: number}`` of a metrics tree, without timings, rank count and band counts."""
+    out = {}
+    if isinstance(tree, dict):
+        for key, value in tree.items():
+            out |= _numbers(value, f"{path}/{key}")
+    elif isinstance(tree, list):
+        for i, value in enumerate(tree):
+            out |= _numbers(value, f"{path}[{i}]")
+    elif isinstance(tree, int | float) and not isinstance(tree, bool):
+        skip = path.endswith("_s") or "timing" in path or "coverage" in path
+        if not skip and path != "/n_ranks":
+            out[path] = float(tree)
+    return out
+
+
+@pytest.mark.mpi
+def test_two_ranks_agree_with_serial(runs, tmp_path, mpirun):
+    """``mpirun -n 2 python -m cases.milling_reconstruction``: the response computed on 2 ranks,
+    the sensors, estimates and metrics equal the serial run's to 1e-8 relative; the cached
+    field factors (gathered in input-node order) give the same fields; ParaView files of the
+    whole mesh are written by both ranks."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    from thermo.inverse.linear_response import LinearResponse
+
+    cache = tmp_path / "cache"
+    cache.mkdir()
+    (cache / "virtual_lab").symlink_to(runs / "cache" / "virtual_lab")  # records, not response
+    out = tmp_path / "p2"
+    cmd = [str(mpirun), "-n", "2", sys.executable, "-m", "cases.milling_reconstruction"]
+    cmd += ["--quick", "--cache", str(cache), "--no-progress", "--seed", "7", "--out", str(out)]
+    root = Path(__file__).resolve().parents[2]
+    done = subprocess.run(cmd, cwd=root, capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr[-3000:]
+    serial, parallel = _metrics(runs / "a"), _metrics(out)
+    assert (serial["n_ranks"], parallel["n_ranks"]) == (1, 2)
+    assert not parallel["response_cached"]
+    a, b = _numbers(serial), _numbers(parallel)
+    assert a.keys() == b.keys() and len(a) > 100
+    worst = max(abs(a[k] - b[k]) / max(abs(a[k]), abs(b[k]), 1e-300) for k in a)
+    print(f"metrics: max relative difference serial vs 2 ranks {worst:.2e}")
+    assert worst <= 1e-8
+    for label, cond in serial["conditions"].items():
+        x = np.genfromtxt(runs / "a" / label / "sensors.csv", delimiter=",", names=True)
+        y = np.genfromtxt(out / label / "sensors.csv", delimiter=",", names=True)
+        for name in x.dtype.names:
+            scale = max(np.abs(x[name]).max(), 1e-300)
+            assert np.abs(x[name] - y[name]).max() <= 1e-8 * scale, (label, name)
+        xdmf = [(d / label / "T.xdmf").read_text(encoding="utf-8") for d in (runs / "a", out)]
+        dims = [re.findall(r'Dimensions="([0-9 ]+)"', t) for t in xdmf]  # global sizes
+        assert dims[0] == dims[1] and len(dims[0]) > 2
+        assert (out / label / "T.h5").stat().st_size > 0 and cond["paraview"]
+    assert (out / "fig10_fields.png").stat().st_size > 10_000
+    # the cached factors: one in input-node order per rank count, same fields
+    (s_path,) = (runs / "cache").glob("response_*.npz")
+    (p_path,) = cache.glob("response_*.npz")
+    s_resp, p_resp = LinearResponse.load(s_path), LinearResponse.load(p_path)
+    np.testing.assert_array_equal(s_resp.field_nodes, p_resp.field_nodes)
+    f1 = s_resp.T0 + np.linspace(0.0, 600.0, s_resp.times.size)  # an F1 ramp, °C
+    at = s_resp.times[[len(s_resp.times) // 3, -1]]
+    fs, fp = (r.fields(f1, at_times=at, compressed=True) for r in (s_resp, p_resp))
+    assert np.abs(fs - fp).max() <= 1e-8 * np.abs(fs - s_resp.T0).max()
+    # and the other way round: a serial run reads the cache the 2 ranks wrote
+    args = ["--quick", "--cache", str(cache), "--no-progress", "--seed", "7"]
+    assert main([*args, "--out", str(tmp_path / "s")]) == 0
+    again = _metrics(tmp_path / "s")
+    assert again["response_cached"] and again["n_ranks"] == 1
+    c = _numbers(again)
+    assert max(abs(a[k] - c[k]) / max(abs(a[k]), abs(c[k]), 1e-300) for k in a) <= 1e-8
+
+
+@pytest.mark.mpi
+def test_bad_user_csv_on_two_ranks_exits_2_on_both(runs, tmp_path, mpirun):
+    """Rank 0 reads the record (thermo.root_work.on_root): its error reaches every rank, each
+    exits 2 with the same one line, nothing is published and no rank hangs."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    csv = _user_csv(runs, tmp_path / "rec.csv", edit=_nan_in_s2)
+    out = tmp_path / "never"
+    cmd = [str(mpirun), "-n", "2", sys.executable, "-m", "cases.milling_reconstruction"]
+    cmd += ["--quick", "--cache", str(runs / "cache"), "--no-progress", "--out", str(out)]
+    cmd += ["--measurements", str(csv)]
+    root = Path(__file__).resolve().parents[2]
+    done = subprocess.run(cmd, cwd=root, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 2, done.stderr[-2000:]
+    lines = [x for x in done.stderr.splitlines() if x.startswith("cases.milling_reconstruction")]
+    assert len(lines) == 2 and lines[0] == lines[1], done.stderr[-2000:]
+    assert re.search(r"column 'S2': NaN/inf not allowed", lines[0])
+    assert not out.exists() and not list(tmp_path.glob(".never.*"))

@@ -45,8 +45,11 @@ rank. Format ``millheat.linear_response/2`` (version 1 files, which never hold s
 factors, are read as before). The field factors, when computed, are saved too (arrays
 ``field_time_factor``, ``field_dof_factor``, and ``field_base_time_factor`` /
 ``field_base_dof_factor`` for a streamed baseline; JSON ``field_compression``).
-Fields and factors are saved only from a serial run (rank-local arrays are not a global
-ordering); a response computed on several ranks is saved with its probe arrays only.
+Fields and factors are saved from a serial run or from :meth:`LinearResponse.gathered`
+(rank 0 holds every column, in ascending input-node order: :mod:`thermo.inverse.field_order`),
+with ``field_nodes``, the input node of each column; :meth:`LinearResponse.on_nodes` then picks
+the columns of any rank's owned dofs, so a cached response serves any number of ranks. A
+response with rank-local columns is saved with its probe arrays only.
 """
 
 from __future__ import annotations
@@ -111,6 +114,8 @@ class LinearResponse:
         field_base_factors: streamed low-rank factors of the baseline field minus T0
             (``field_compression="streaming"`` with a non-homogeneous baseline), or None.
         meta: provenance (mesh source, dofs, timings, ``field_compression`` mode).
+        field_nodes: input node index (:mod:`thermo.inverse.field_order`) of each field column
+            held here, or None (no fields, or several functions with contact conductance).
     """
 
     times: np.ndarray
@@ -125,6 +130,7 @@ class LinearResponse:
     field_base: np.ndarray | None = None
     field_base_factors: CompressedStep | None = None
     meta: dict = field(default_factory=dict)
+    field_nodes: np.ndarray | None = None
     #: Cached Duhamel operator of :attr:`step` (built on first use of :meth:`probes`).
     _operator: DuhamelOperator | None = field(default=None, init=False, repr=False, compare=False)
     #: Cached low-rank factors of :attr:`field_step` (:meth:`field_compression`), with the
@@ -255,6 +261,69 @@ class LinearResponse:
         """True when low-rank field factors are cached (computed or loaded)."""
         return self._field_compression is not None and self._field_compression[0] is self.field_step
 
+    def _map_columns(self, take, nodes: np.ndarray, meta: dict) -> LinearResponse:
+        """A copy whose field arrays' columns are ``take(array)`` (input nodes ``nodes``)."""
+        comp = self._field_compression[1] if self.has_field_compression else None
+        base = self.field_base_factors
+
+        def on(c: CompressedStep | None) -> CompressedStep | None:
+            return None if c is None else replace(c, dof_factor=take(c.dof_factor))
+
+        field_step = None if self.field_step is None else take(self.field_step)
+        out = replace(
+            self,
+            field_step=field_step,
+            field_base=None if self.field_base is None else take(self.field_base),
+            field_base_factors=on(base),
+            field_nodes=np.asarray(nodes, dtype=np.int64),
+            meta=meta,
+        )
+        out._operator = None
+        out._field_compression = None if comp is None else (field_step, on(comp))
+        return out
+
+    def gathered(self, comm: Any) -> LinearResponse | None:
+        """The whole field response on rank 0, columns in ascending input-node order (a
+        partition-free layout: :meth:`save` it there and :meth:`on_nodes` it on any number of
+        ranks); None on the other ranks. Collective over ``comm``; the probe arrays are the
+        same on every rank already. In serial it reorders the columns only.
+
+        Raises:
+            ValueError: no fields, or no input-node map (contact conductance: several
+                functions).
+        """
+        from thermo.inverse.field_order import gather_columns
+
+        if not self.has_fields or self.field_nodes is None:
+            raise ValueError("LinearResponse.gathered: needs fields with their input nodes")
+        nodes = None
+
+        def take(values: np.ndarray) -> np.ndarray | None:
+            nonlocal nodes
+            cols, nodes = gather_columns(comm, values, self.field_nodes)
+            return cols
+
+        out = self._map_columns(take, np.empty(0), self.meta | {"field_gathered": True})
+        if comm.rank != 0:
+            return None
+        out.field_nodes = nodes
+        return out
+
+    def on_nodes(self, nodes: np.ndarray) -> LinearResponse:
+        """A copy holding the field columns of the input nodes ``nodes`` only, in that order
+        (this rank's owned dofs of a mesh: :func:`thermo.inverse.field_order.local_input_nodes`).
+
+        Raises:
+            ValueError: no input-node map, or a node is not held.
+        """
+        from thermo.inverse.field_order import column_positions
+
+        if self.field_nodes is None:
+            raise ValueError("LinearResponse.on_nodes: the fields carry no input-node map")
+        pos = column_positions(self.field_nodes, nodes)
+        meta = {k: v for k, v in self.meta.items() if k != "field_gathered"}
+        return self._map_columns(lambda a: np.ascontiguousarray(a[..., pos]), nodes, meta)
+
     def sensitivity(
         self,
         *,
@@ -294,7 +363,9 @@ class LinearResponse:
         path = Path(path)
         npz, meta_path = path.with_suffix(".npz"), path.with_suffix(".json")
         arrays: dict[str, np.ndarray] = {"times": self.times, "step": self.step}
-        serial = int(self.meta.get("n_ranks", 1)) == 1
+        serial = int(self.meta.get("n_ranks", 1)) == 1 or bool(self.meta.get("field_gathered"))
+        if serial and self.field_nodes is not None:
+            arrays["field_nodes"] = np.asarray(self.field_nodes, dtype=np.int64)
         for name in ("base", "field_step", "field_base"):
             value = getattr(self, name)
             if value is not None and (serial or name == "base"):
@@ -365,6 +436,7 @@ class LinearResponse:
             field_step=arrays.get("field_step"),
             field_base=arrays.get("field_base"),
             meta=meta.get("meta", {}),
+            field_nodes=arrays.get("field_nodes"),
         )
         info = meta.get("field_compression")
         if info is not None and "field_dof_factor" in arrays:
@@ -535,6 +607,7 @@ def compute_linear_response(
     T0 = problem.time.T0
     compress_s = [0.0]
     stream_rank: list[int] = []  # streamed basis size per run (before truncation)
+    spaces: list[Any] = []  # the temperature's space (None: one function per volume)
 
     def run(prob: HeatProblem, offset: float) -> tuple[np.ndarray, Any, dict]:
         frames: list[np.ndarray] = []
@@ -556,7 +629,12 @@ def compute_linear_response(
             stream[0].push(row)
             compress_s[0] += time.perf_counter() - t0
 
-        on_step = (push if streaming else keep) if record_fields else None
+        def record(n: int, t: float, T: Any) -> None:
+            if not spaces:
+                spaces.append(None if isinstance(T, list) else T.function_space)
+            (push if streaming else keep)(n, t, T)
+
+        on_step = record if record_fields else None
         res = solve_transient(tagged, prob, probes=dict(probes), on_step=on_step, progress=progress)
         y = np.stack([res.probes[n] for n in names], axis=1)
         fields: Any = None
@@ -609,4 +687,8 @@ def compute_linear_response(
     )
     if comp is not None:
         resp._field_compression = (None, comp)
+    if spaces and spaces[0] is not None:
+        from thermo.inverse.field_order import local_input_nodes
+
+        resp.field_nodes = local_input_nodes(spaces[0], owned=streaming)
     return resp

@@ -8,9 +8,9 @@ drawn as thin dark lines over the colour, and the camera looks at the cutting en
 (insert, bolt and body; the drawing is clipped at ``focus_height`` above the tip, the data
 are not).
 
-Serial only (the field arrays are the serial dof order of the response): build the grid with
-:func:`grid_from_space` from the P1 space of the mesh the response was computed on. The PNG is
-written to a temporary name and renamed.
+On any number of ranks: :func:`write_reconstruction_figures` gathers the mesh and the fields
+to rank 0 in input-node order (:func:`thermo.inverse.field_order.gathered_grid`), so serial
+and parallel runs draw the same picture. The PNG is written to a temporary name and renamed.
 """
 
 from __future__ import annotations
@@ -21,17 +21,6 @@ from pathlib import Path
 import numpy as np
 
 from thermo.atomic import atomic_path
-
-
-def grid_from_space(space) -> object:
-    """``pyvista.UnstructuredGrid`` of a serial P1 ``dolfinx.fem.FunctionSpace`` (nodes = dofs)."""
-    import pyvista
-    from dolfinx import plot
-
-    if space.mesh.comm.size != 1:
-        raise ValueError("recon_render: rendering needs a serial mesh (dof order of the response)")
-    topology, cell_types, x = plot.vtk_mesh(space)
-    return pyvista.UnstructuredGrid(topology, cell_types, x)
 
 
 def render_panel(
@@ -50,8 +39,9 @@ def render_panel(
 
     Args:
         path: output PNG.
-        grid: grid from :func:`grid_from_space` (n_points = n_dofs).
-        fields: per row, the dof values °C at ``times``, shape (len(times), n_dofs).
+        grid: grid of the whole mesh (:func:`thermo.inverse.field_order.gathered_grid`).
+        fields: per row, the point values °C at ``times`` in the grid's point order, shape
+            (len(times), n_points).
         row_labels: one label per row (the working condition).
         times: column times s.
         window_size: image size in pixels.
@@ -127,16 +117,27 @@ def write_reconstruction_figures(
     """The main job's three figures into ``folder``: ``fig10_sensors.png`` (measured vs
     reconstructed sensors of the rendered method), ``boundary.png`` (every method's F1 estimate
     against the truth) and ``fig10_fields.png`` (the rendered method's fields at the
-    reconstructions' field times, one row per condition)."""
+    reconstructions' field times, one row per condition).
+
+    Collective over ``space.mesh.comm``: the records' fields hold this rank's owned dofs of the
+    P1 ``space``; the mesh and the fields are gathered to rank 0 in input-node order
+    (:mod:`thermo.inverse.field_order`), which draws all three (serial: the same path)."""
+    from thermo.inverse.field_order import gather_columns, gathered_grid, local_input_nodes
     from thermo.inverse.recon_plots import plot_boundary, plot_sensor_curves
 
+    comm = space.mesh.comm
+    grid = gathered_grid(space)
+    mine = local_input_nodes(space)
+    fields = [gather_columns(comm, r.fields, mine)[0] for r in primary]
+    if comm.rank != 0:
+        return
     folder = Path(folder)
     plot_sensor_curves(folder / "fig10_sensors.png", primary, names=names)
     plot_boundary(folder / "boundary.png", primary, others=others)
     render_panel(
         folder / "fig10_fields.png",
-        grid=grid_from_space(space),
-        fields=[r.fields for r in primary],
+        grid=grid,
+        fields=fields,
         row_labels=[f"N = {r.params['n_rpm']:g} r/min" for r in primary],
         times=primary[0].field_times,
     )

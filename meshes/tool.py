@@ -200,8 +200,9 @@ def build_tool_model(
     return groups
 
 
-#: (size_factor, P1 dofs = mesh nodes) of the default geometry, measured with Gmsh 4.15 (serial,
-#: Delaunay): ``tool_mesh(ToolGeometry(size_factor=s)).mesh.geometry.index_map().size_global``.
+#: (size_factor, P1 dofs = mesh nodes) of the default geometry, measured with Gmsh 4.15 (serial;
+#: Delaunay down to 0.22, HXT below :data:`meshes.tool_occ.HXT_BELOW_SIZE_FACTOR`):
+#: ``tool_mesh(ToolGeometry(size_factor=s)).mesh.geometry.index_map().size_global``.
 #: Gmsh meshes are deterministic for a given version; another version may differ by a few per cent.
 MEASURED_DOFS: tuple[tuple[float, int], ...] = (
     (2.0, 1728),
@@ -212,6 +213,10 @@ MEASURED_DOFS: tuple[tuple[float, int], ...] = (
     (0.3, 110440),
     (0.25, 182879),
     (0.22, 262539),
+    (0.19, 351212),
+    (0.16, 571726),
+    (0.13, 1035778),
+    (0.11, 1675309),
 )
 
 

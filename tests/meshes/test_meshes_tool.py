@@ -212,3 +212,31 @@ def test_dofs_knob_matches_measured_table(tagged):
     assert all(a > b > 0 for a, b in zip(factors, factors[1:], strict=False))
     with pytest.raises(ValueError, match="n_dofs must be positive"):
         size_factor_for_dofs(0)
+
+
+def test_fine_meshes_use_a_reproducible_hxt(monkeypatch):
+    """Below HXT_BELOW_SIZE_FACTOR the 3D mesher is HXT on one thread: two builds give the same
+    nodes (the response caches need the same mesh), with the same groups as Delaunay's."""
+    from meshes import tool_occ
+    from meshes.tool import build_tool_model
+
+    def build():
+        with gmsh_session() as gmsh:
+            build_tool_model(gmsh, COARSE)
+            algorithm = gmsh.option.getNumber("Mesh.Algorithm3D")
+            _, xyz, _ = gmsh.model.mesh.getNodes()
+            groups = {
+                name
+                for _, name in (
+                    (d, gmsh.model.getPhysicalName(d, t)) for d, t in gmsh.model.getPhysicalGroups()
+                )
+            }
+            return algorithm, np.asarray(xyz), groups
+
+    delaunay = build()
+    monkeypatch.setattr(tool_occ, "HXT_BELOW_SIZE_FACTOR", 3.0)  # the coarse mesh by HXT
+    first, second = build(), build()
+    assert delaunay[0] == 1 and first[0] == second[0] == 10
+    np.testing.assert_array_equal(first[1], second[1])
+    assert first[2] == delaunay[2] and {tags.F1, tags.F2, tags.F3} <= first[2]
+    assert first[1].size != delaunay[1].size or not np.array_equal(first[1], delaunay[1])

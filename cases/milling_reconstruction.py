@@ -721,6 +721,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.measurements is not None and not Path(args.measurements).is_file():
         raise FileNotFoundError(f"--measurements {args.measurements}: no such file")
     tagged = tool_mesh(geometry, comm)  # Gmsh on rank 0, distributed over the ranks
+    t_mesh = time.perf_counter() - t_start
     V = fem.functionspace(tagged.mesh, ("Lagrange", 1))
     response, cached = _response(tagged, V, problem, geometry, cache=args.cache, progress=progress)
     t_response = time.perf_counter() - t_start
@@ -728,7 +729,9 @@ def main(argv: list[str] | None = None) -> int:
     with staged_dir(out, comm=comm) as tmp:
         # the inverse on rank 0 (it needs the probes only, the same on every rank), its
         # results sent to every rank; the fields are then made where their dofs live
+        t0 = time.perf_counter()
         found = on_root(comm, lambda: _inverse(args, response, methods, tmp / "weights", progress))
+        t_inverse = time.perf_counter() - t0
         recs, records = found["recs"], found["records"]
         metrics: dict = {"conditions": {}}
         for i, record in enumerate(records):
@@ -770,9 +773,13 @@ def main(argv: list[str] | None = None) -> int:
             "calibration": found["calibration"],
             "n_steps": int(response.times.size - 1),
             "response_cached": cached,
+            "mesh_s": t_mesh,
             "response_s": t_response,
+            "inverse_s": t_inverse,
+            "output_s": time.perf_counter() - t0 - t_inverse,
             "weights": found["weights"],
             "total_s": time.perf_counter() - t_start,
+            "peak_rss_MB": _peak_rss_mb(comm),
         }
         if comm.rank == 0:
             atomic_write_text(tmp / "metrics.json", json.dumps(metrics, indent=2, default=float))
@@ -846,6 +853,15 @@ def _inverse(
         "data": _data_info(args),
         "weights": _weights_info(args, neural, training),
     }
+
+
+def _peak_rss_mb(comm) -> dict:
+    """Peak resident memory so far (``getrusage`` ru_maxrss, KiB on Linux), MB: the largest
+    rank's and the sum over ranks (collective)."""
+    import resource
+
+    kib = comm.allgather(int(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss))
+    return {"max_rank": max(kib) / 1024.0, "sum_ranks": sum(kib) / 1024.0}
 
 
 def _weights_info(args: argparse.Namespace, neural: dict, training: dict | None) -> dict:

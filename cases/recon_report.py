@@ -21,7 +21,13 @@ def report_markdown(metrics: dict, names: list[str]) -> str:
         f"({metrics['n_dofs']} dofs), dt = {metrics['dt_s']:g} s, {metrics['n_steps']} steps; "
         f"total {metrics['total_s']:.1f} s (linear response "
         f"{'from cache' if metrics['response_cached'] else 'computed'}, "
-        f"{metrics['response_s']:.1f} s incl. meshing).",
+        f"{metrics['response_s']:.1f} s incl. meshing)"
+        + (
+            f" on {metrics['n_ranks']} rank(s), peak memory "
+            f"{metrics['peak_rss_MB']['sum_ranks']:.0f} MB."
+            if "peak_rss_MB" in metrics
+            else "."
+        ),
         "",
         "![Fig. 10 A–I](fig10_fields.png)",
         "",

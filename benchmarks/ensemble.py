@@ -21,6 +21,13 @@ independent chains, same numbers) so the default can be chosen on a quiet machin
 threads: JAX's CPU backend runs its programs on an intra-op pool of one thread per core it may
 use (printed: ``os.sched_getaffinity``), here with ``XLA_FLAGS`` as printed (empty: defaults).
 Process CPU time per call is printed beside the wall time: CPU > wall means both cores worked.
+
+Two more lines say why the ensemble costs what it costs: the multiply–adds of one call
+(:func:`network_flops`: convolutions, input projections and, dominating, the recurrences that
+restart in each of the 241 windows) and the rate the vmapped call reaches (GFLOP/s), against
+which the CPU's peak can be set; and the row ``network, 5 members 148x32`` times an ensemble of
+the student shape that ``cases.ihcp_surrogates``' search found fastest within an R² loss of 0.01
+(148 filters × 32 GRU units), freshly initialised: latency only, these are not trained weights.
 """
 
 from __future__ import annotations
@@ -46,6 +53,27 @@ def cut(seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
     rise = 1.0 - np.exp(-t / 2.0)
     noise = np.random.default_rng(seed).normal(0.0, 5.0, (N_T, 4))
     return t, 20.0 + np.outer(rise, [300.0, 200.0, 120.0, 60.0]) + noise
+
+
+def network_flops(spec: dict, *, window: int, n_steps: int) -> float:
+    """Floating-point operations (2 per multiply–add) of one member on one cut of
+    ``n_steps + 1`` samples: each Conv1D layer (kernel k, valid) over the padded sequence of
+    L = n_steps + window samples, each GRU layer's input projection x W over the rows it sees,
+    and the recurrences h U of every window (``width - 1`` steps each, the first h = 0 is
+    skipped: :meth:`surrogates.ihcp.models.GRU.restarted`), the head ignored."""
+    k = int(spec.get("kernel_size", 4))
+    length, width, c_in = n_steps + window, window, int(spec["n_features"])
+    flops = 0.0
+    for c_out in spec["filters"]:
+        length, width = length - (k - 1), width - (k - 1)
+        flops += 2.0 * length * k * c_in * c_out
+        c_in = c_out
+    n_windows = length - width + 1
+    rows = length  # the first layer projects the whole sequence, later ones every window step
+    for u in spec["units"]:
+        flops += 2.0 * rows * c_in * 3 * u + 2.0 * n_windows * (width - 1) * u * 3 * u
+        rows, c_in = n_windows * width, u
+    return flops
 
 
 def interleaved(calls: dict[str, object], repeats: int) -> dict[str, dict[str, float]]:
@@ -86,12 +114,18 @@ def main(argv: list[str] | None = None) -> int:
     import jax
     import jax.numpy as jnp
 
-    from surrogates.ihcp.estimator import WINDOW_CHUNKS, shipped
+    from surrogates.ihcp.estimator import WINDOW_CHUNKS, build_member, shipped
     from surrogates.ihcp.windows import N_PARAMS, pad_start
 
     ensemble = shipped("student", directory=args.weights)
     single = replace(ensemble, members=ensemble.members[:1])
     k = len(ensemble.members)
+    small_spec = dict(ensemble.spec) | {"filters": [148], "units": [32]}
+    small = replace(
+        ensemble,
+        members=[build_member(small_spec, seed=i) for i in range(k)],
+        spec=small_spec,
+    )  # untrained: latency only
     t, measured = cut()
 
     p = np.array([CONDITION[key] for key in ("n_rpm", "fz_mm", "ae_mm")])
@@ -111,6 +145,7 @@ def main(argv: list[str] | None = None) -> int:
         f"network, {k} members vmapped": block(lambda: ensemble._apply(seq)),
         f"network, {k} members loop": block(lambda: ensemble.apply_members(seq)),
         "network, 1 member": block(lambda: single._apply(seq)),
+        f"network, {k} members 148x32": block(lambda: small._apply(seq)),
     }
     for chunks in (1, 2):  # window groups as independent chains (same numbers)
         if chunks != WINDOW_CHUNKS:
@@ -154,8 +189,21 @@ def main(argv: list[str] | None = None) -> int:
         f"{vm['median_ms'] / one['median_ms']:.2f}x one member; max |vmapped - loop| "
         f"{agree:.2e} K"
     )
+    flops = {
+        name: k * network_flops(e.spec, window=ensemble.window, n_steps=N_T - 1)
+        for name, e in (("shipped", ensemble), ("148x32", small))
+    }
+    rate = flops["shipped"] / (rows[f"network, {k} members vmapped"]["median_ms"] * 1e-3)
+    print(
+        f"work per call: {k} members {ensemble.spec['filters']}x{ensemble.spec['units']} "
+        f"{flops['shipped'] / 1e9:.2f} GFLOP (vmapped network: {rate / 1e9:.0f} GFLOP/s); "
+        f"{k} members 148x32 {flops['148x32'] / 1e9:.2f} GFLOP"
+    )
     if args.out is not None:
-        atomic_write_json(args.out, {"setup": setup, "rows": rows, "max_abs_diff_K": agree})
+        atomic_write_json(
+            args.out,
+            {"setup": setup, "rows": rows, "max_abs_diff_K": agree, "flops": flops},
+        )
     return 0
 
 

@@ -63,11 +63,12 @@ FORMAT = "millheat.neural_inverse/1"
 SHIPPED_DIR = Path(__file__).parent / "weights"
 PARAM_KEYS = ("n_rpm", "fz_mm", "ae_mm")
 #: Independent window groups of the batched ensemble call (:meth:`NeuralInverse.batched_apply`).
-#: 1: on the loaded 2-core machine 2 groups were no faster (wall minimum 9.4 vs 10.0 ms and
-#: 9.9 vs 10.0 ms, CPU time equal, 100 interleaved calls each), and they double the compile
-#: time and the per-call overhead of the program (0.5 -> 0.8 ms CPU for a tiny ensemble);
-#: ``python -m benchmarks.ensemble`` times both, to be rechecked on a quiet machine.
-WINDOW_CHUNKS = 1
+#: 2: on the quiet 2-core machine the shipped 5-student network took 6.5 ms median with two
+#: groups against 7.5 ms with one (50 interleaved calls; 6.3 vs 7.1 and 5.4 vs 5.9 ms in two
+#: more runs with other XLA flags), the two chains keeping both cores busy; on a loaded machine
+#: (an earlier session) they were no faster. Same numbers up to float32 round-off
+#: (tests/ihcp/test_ensemble_batched.py); ``python -m benchmarks.ensemble`` times both.
+WINDOW_CHUNKS = 2
 
 
 def build_member(spec: Mapping[str, Any], *, seed: int = 0) -> ConvRecurrent:

@@ -37,6 +37,7 @@ from pathlib import Path
 
 import numpy as np
 
+from cases.recon_report import comparable_numbers
 from thermo.atomic import atomic_write_json
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -47,26 +48,10 @@ HEADER = (
 )
 
 
-def numbers(tree, path: str = "") -> dict[str, float]:
-    """``{path: value}`` of a metrics tree without timings, rank count and coverage counts."""
-    out: dict[str, float] = {}
-    if isinstance(tree, dict):
-        for key, value in tree.items():
-            out |= numbers(value, f"{path}/{key}")
-    elif isinstance(tree, list):
-        for i, value in enumerate(tree):
-            out |= numbers(value, f"{path}[{i}]")
-    elif isinstance(tree, int | float) and not isinstance(tree, bool):
-        skip = path.endswith("_s") or "timing" in path or "coverage" in path or "peak" in path
-        if not skip and path != "/n_ranks":
-            out[path] = float(tree)
-    return out
-
-
 def agreement(a: Path, b: Path) -> dict[str, float]:
     """Largest relative differences between two job folders: metrics numbers, sensor CSVs."""
     ma, mb = (json.loads((d / "metrics.json").read_text(encoding="utf-8")) for d in (a, b))
-    na, nb = numbers(ma), numbers(mb)
+    na, nb = comparable_numbers(ma), comparable_numbers(mb)
     common = na.keys() & nb.keys()
     rel = [abs(na[k] - nb[k]) / max(abs(na[k]), abs(nb[k]), 1e-300) for k in common]
     worst_csv = 0.0

@@ -165,6 +165,7 @@ def _response(tagged, space, problem, geometry, *, cache: Path, progress: bool):
     the probes; a cache written on another number of ranks serves this one."""
     from thermo.inverse.field_order import local_input_nodes
     from thermo.inverse.linear_response import LinearResponse, cache_key, compute_linear_response
+    from thermo.root_work import idle_barrier
 
     comm = tagged.mesh.comm
     names = sorted(tagged.sensors)
@@ -201,7 +202,7 @@ def _response(tagged, space, problem, geometry, *, cache: Path, progress: bool):
     whole = resp.gathered(comm)
     if comm.rank == 0:
         whole.save(path)
-    comm.barrier()
+    idle_barrier(comm)  # the others sleep while rank 0 writes the cache
     return resp, False
 
 
@@ -708,7 +709,7 @@ def main(argv: list[str] | None = None) -> int:
     from meshes.tool import ToolGeometry, tool_mesh
     from thermo.inverse.recon_render import write_reconstruction_figures
     from thermo.output import write_probes_csv
-    from thermo.root_work import on_root
+    from thermo.root_work import idle_barrier, on_root
     from thermo.tool_problem import T_END, tool_problem
 
     t_start = time.perf_counter()
@@ -759,6 +760,7 @@ def main(argv: list[str] | None = None) -> int:
         primary = recs[args.method]
         others = {m: recs[m] for m in methods[1:]}
         write_reconstruction_figures(tmp, primary, others, V, names=names)  # collective
+        idle_barrier(comm)  # rank 0 renders alone
         metrics |= {
             "method": args.method,
             "methods": methods,

@@ -247,3 +247,23 @@ def _default_section(default: dict | None) -> list[str]:
             "it is not a calibrated uncertainty."
         )
     return lines + [text]
+
+
+def comparable_numbers(tree, path: str = "") -> dict[str, float]:
+    """``{path: value}`` of every number of a main-job ``metrics.json`` that another run of the
+    same job must reproduce (another rank count: ``benchmarks.end_to_end``, the 2-rank test):
+    timings (``*_s``, ``timings``), memory (``peak*``), the rank count and the band coverage
+    fractions (counts of samples inside a band, which a round-off change can move by one) are
+    left out."""
+    out: dict[str, float] = {}
+    if isinstance(tree, dict):
+        for key, value in tree.items():
+            out |= comparable_numbers(value, f"{path}/{key}")
+    elif isinstance(tree, list):
+        for i, value in enumerate(tree):
+            out |= comparable_numbers(value, f"{path}[{i}]")
+    elif isinstance(tree, int | float) and not isinstance(tree, bool):
+        skip = path.endswith("_s") or "timing" in path or "coverage" in path or "peak" in path
+        if not skip and path != "/n_ranks":
+            out[path] = float(tree)
+    return out

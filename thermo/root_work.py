@@ -17,6 +17,16 @@ from collections.abc import Callable
 from typing import Any
 
 
+def idle_barrier(comm: Any, *, poll_s: float = 0.02) -> None:
+    """A barrier whose waiting ranks sleep between polls instead of spinning (collective):
+    put it after work that one rank does alone, so that the others do not take its cores."""
+    if comm.size == 1:
+        return
+    request = comm.Ibarrier()
+    while not request.Test():
+        time.sleep(poll_s)
+
+
 def on_root[R](comm: Any, work: Callable[[], R], *, poll_s: float = 0.02) -> R:
     """``work()`` on rank 0 of ``comm``, its result on every rank (collective; pickled).
 
@@ -33,10 +43,6 @@ def on_root[R](comm: Any, work: Callable[[], R], *, poll_s: float = 0.02) -> R:
             result = work()
         except Exception as err:  # every rank raises it
             failed = err
-        comm.Ibarrier().Wait()
-    else:
-        request = comm.Ibarrier()
-        while not request.Test():
-            time.sleep(poll_s)
+    idle_barrier(comm, poll_s=poll_s)
     bcast_error(comm, failed)
     return comm.bcast(result, root=0)

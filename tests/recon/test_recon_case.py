@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 from cases.milling_reconstruction import main
+from cases.recon_report import comparable_numbers
 
 SIGMA = 5.0
 
@@ -299,22 +300,6 @@ def test_report_states_the_default_and_why(runs):
     assert "no inverse crime" in report  # default --data generating
 
 
-def _numbers(tree, path=""):
-    """``{path: number}`` of a metrics tree, without timings, rank count and band counts."""
-    out = {}
-    if isinstance(tree, dict):
-        for key, value in tree.items():
-            out |= _numbers(value, f"{path}/{key}")
-    elif isinstance(tree, list):
-        for i, value in enumerate(tree):
-            out |= _numbers(value, f"{path}[{i}]")
-    elif isinstance(tree, int | float) and not isinstance(tree, bool):
-        skip = path.endswith("_s") or "timing" in path or "coverage" in path
-        if not skip and path != "/n_ranks":
-            out[path] = float(tree)
-    return out
-
-
 @pytest.mark.mpi
 def test_two_ranks_agree_with_serial(runs, tmp_path, mpirun):
     """``mpirun -n 2 python -m cases.milling_reconstruction``: the response computed on 2 ranks,
@@ -339,7 +324,7 @@ def test_two_ranks_agree_with_serial(runs, tmp_path, mpirun):
     serial, parallel = _metrics(runs / "a"), _metrics(out)
     assert (serial["n_ranks"], parallel["n_ranks"]) == (1, 2)
     assert not parallel["response_cached"]
-    a, b = _numbers(serial), _numbers(parallel)
+    a, b = comparable_numbers(serial), comparable_numbers(parallel)
     assert a.keys() == b.keys() and len(a) > 100
     worst = max(abs(a[k] - b[k]) / max(abs(a[k]), abs(b[k]), 1e-300) for k in a)
     print(f"metrics: max relative difference serial vs 2 ranks {worst:.2e}")
@@ -369,7 +354,7 @@ def test_two_ranks_agree_with_serial(runs, tmp_path, mpirun):
     assert main([*args, "--out", str(tmp_path / "s")]) == 0
     again = _metrics(tmp_path / "s")
     assert again["response_cached"] and again["n_ranks"] == 1
-    c = _numbers(again)
+    c = comparable_numbers(again)
     assert max(abs(a[k] - c[k]) / max(abs(a[k]), abs(c[k]), 1e-300) for k in a) <= 1e-8
 
 

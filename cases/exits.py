@@ -7,6 +7,10 @@ subcommands call :func:`report_user_error` in their own ``except``: a user's mis
 ``PROG: error: MESSAGE`` and returns 2, like ``argparse`` does for a bad option. Anything else is
 a bug in millheat and keeps its traceback. ``MILLHEAT_TRACEBACK=1`` shows the traceback of user
 errors too (for debugging a case).
+
+Under ``mpirun`` the errors of millheat's parallel paths are collective (rank 0's error is
+raised on every rank: :func:`meshes.gmsh_bridge.bcast_error`, :mod:`thermo.root_work`), so
+every rank exits 2 but only rank 0 prints the line: one line, not one per rank interleaved.
 """
 
 from __future__ import annotations
@@ -24,7 +28,9 @@ def report_user_error(prog: str, err: BaseException) -> int:
     message = " ".join(str(err).split()) or type(err).__name__
     if isinstance(err, OSError) and err.filename and str(err.filename) not in message:
         message = f"{err.filename}: {message}"
-    print(f"{prog}: error: {message}", file=sys.stderr)
+    mpi = sys.modules.get("mpi4py.MPI")  # never imported here: only when the run uses MPI
+    if mpi is None or not mpi.Is_initialized() or mpi.COMM_WORLD.rank == 0:
+        print(f"{prog}: error: {message}", file=sys.stderr)
     return 2
 
 

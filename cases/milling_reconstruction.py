@@ -25,7 +25,7 @@ the classical ``tikhonov`` (first order, λ by the discrepancy principle, poster
 ``sfsm`` and ``kalman``, and the baselines ``fir`` (ridge FIR filter on lagged sensors and the
 parameters) and ``params-only`` (the history from the machining parameters alone), fitted on the
 generating model's training records (thermo.inverse.baselines). ``--retrain`` retrains the
-networks on those records (``_estimators``; the records of ``cases.ihcp_robustness``, FEM runs
+networks on those records (cases.recon_networks; the records of ``cases.ihcp_robustness``, FEM runs
 cached, or ``--dataset DIR`` with its ``records.npz``), writes them to ``<out>/weights`` and uses
 them; seeded, so a rerun on the same machine and build gives the same weights; the difference to
 the shipped weights is printed and recorded (other machines differ by round-off that training
@@ -63,14 +63,23 @@ from pathlib import Path
 import numpy as np
 
 from cases.exits import run_main
+from cases.recon_networks import NEURAL, estimators, weights_info
+from cases.recon_records import (
+    DEFAULT_CACHE,
+    DT,
+    QUICK_DT,
+    QUICK_SIZE_FACTOR,
+    SIZE_FACTOR,
+    baseline_records,
+    data_info,
+    generating_records,
+    training_data,
+    user_record,
+)
 from cases.recon_report import report_markdown
 from thermo.atomic import atomic_write_text, check_output_dir, staged_dir
 from thermo.inverse.registry import method_names
 
-SIZE_FACTOR, DT = 0.5, 0.05  # default mesh and step: about 28 000 dofs, 240 steps to 12 s
-QUICK_SIZE_FACTOR, QUICK_DT = 2.0, 0.2
-#: The networks ``--retrain`` trains (registered as neural methods of the same names).
-NEURAL = ("student", "teacher")
 #: Relative residual of the response's CG + GAMG solves: GAMG's hierarchy depends on the
 #: partition, so 1 and N ranks agree to about this tolerance times the conditioning; at 1e-12
 #: the job's numbers agree to 1e-8 relative (the solver default 1e-10 leaves ~1e-7 on small
@@ -137,7 +146,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--cache",
         type=Path,
-        default=Path("results/.cache/milling_reconstruction"),
+        default=DEFAULT_CACHE,
         metavar="DIR",
         help="folder of cached linear responses",
     )
@@ -215,31 +224,6 @@ def _response(tagged, space, problem, geometry, *, cache: Path, progress: bool):
     return resp, False
 
 
-def _user_record(args: argparse.Namespace, response):
-    """The user's record on the response's grid, sensors in the response's order."""
-    from thermo.inverse.record import on_case_grid, read_record_csv
-
-    path = args.measurements
-    rec = read_record_csv(path, time_column=args.time_column, time_unit=args.time_unit)
-    missing = [n for n in response.probe_names if n not in rec.names]
-    if missing:
-        raise ValueError(f"{path}: sensor columns {missing} missing (has {list(rec.names)})")
-    t = response.times
-    rec = on_case_grid(rec.select(response.probe_names), dt=t[1] - t[0], t_end=t[-1], where=path)
-    if rec.times.size != t.size:
-        raise ValueError(
-            f"{path}: the record must hold every step of the model grid 0, {t[1]:g}, …, "
-            f"{t[-1]:g} s ({t.size} samples); it has {rec.times.size} from {rec.times[0]:g} to "
-            f"{rec.times[-1]:g} s"
-        )
-    missing = [k for k in ("n_rpm", "fz_mm", "ae_mm") if k not in rec.params]
-    if missing:
-        raise ValueError(
-            f"{path}: metadata line(s) {[f'# {k} = <value>' for k in missing]} missing"
-        )
-    return replace(rec, times=t)
-
-
 def _write_series(directory: Path, V, response, f1: np.ndarray, every: int) -> list[str]:
     from dolfinx import fem
 
@@ -257,363 +241,19 @@ def _write_series(directory: Path, V, response, f1: np.ndarray, every: int) -> l
     return [p.name for p in writer.close()]
 
 
-def _training_data(args: argparse.Namespace, progress: bool, *, every_scenario: bool = False):
-    """Records of the generating model for ``--retrain`` and the baselines (issue 14).
-
-    The records are those of ``cases.ihcp_robustness`` with its default settings (``--quick``:
-    its ``--quick``): thermo.inverse.virtual_lab's generating model (finer mesh and step, every
-    model uncertainty, realistic sensors, random F1 histories), the same seed (0), model draws,
-    cases, realisations and σ = 0, 5, 10 K, sampled on the inverse's step — so that the main
-    job's networks and baselines are trained on, and judged with, exactly the study's records.
-    Training records: split ``train`` of scenario ``all`` (every uncertainty), less a seeded
-    fifth of the cases (``val``: early stopping; thermo.inverse.calibration.validation_cases,
-    seed 0, as the study); test records:
-    split ``test`` (held-out cases 5, 14, 23, 24 and each case's last realisation, on model draws
-    disjoint from the training draws) of ``all`` and, with ``every_scenario``, of ``none`` (no
-    model error: the discretisation gap only). The FEM responses are read from (or written to)
-    the study's cache ``results/.cache/ihcp_robustness`` when ``--cache`` is the default, else
-    ``<cache>/virtual_lab``; with ``every_scenario`` every scenario's draws are requested, as the
-    study does, since draws without a change of FEM model share one cached run whose key depends
-    on all of them (cold cache: 17 fine FEM runs; only ``all``: 4).
-
-    ``--dataset DIR`` reads the record set ``DIR/records.npz/.json`` that
-    ``cases.ihcp_robustness`` writes instead (no FEM; no Tikhonov in the held-out table then).
-
-    Returns ``{"fit", "val", "test": [SensorRecord], "val_cases", "nominal": LinearResponse |
-    None, "data_model": dict, "nominal_size_factor": float | None}``; memoised on ``args`` for
-    one run.
-    """
-    memo = getattr(args, "_lab_records", None)
-    if memo is not None and (memo["every_scenario"] or not every_scenario):
-        return memo
-    from cases.ihcp_robustness import _settings
-    from cases.ihcp_robustness import build_parser as robustness_parser
-    from thermo.inverse.record import RecordSet
-    from thermo.inverse.virtual_lab import (
-        SCENARIOS,
-        draw_responses,
-        generate,
-        nominal_response,
-        pool,
-    )
-
-    lab = robustness_parser().parse_args(["--quick"] if args.quick else [])
-    model, nominal_size, cases, n_draws, n_reals, _ = _settings(lab)
-    nominal = None
-    if args.dataset is not None:
-        path = Path(args.dataset) / "records"
-        if not path.with_suffix(".npz").is_file():
-            raise FileNotFoundError(
-                f"--dataset {args.dataset}: no records.npz (the record set that "
-                "cases.ihcp_robustness writes)"
-            )
-        rs = RecordSet.load(path)
-        records = list(rs.records)
-        data_model = dict(rs.meta.get("data_model") or {}) | {"source": str(path)}
-        nominal_size = None
-    else:
-        if Path(args.cache) == Path(build_parser().get_default("cache")):
-            cache = Path(robustness_parser().get_default("cache"))
-        else:
-            cache = Path(args.cache) / "virtual_lab"
-        cache.mkdir(parents=True, exist_ok=True)
-        draws = {s: pool(s, n_draws, seed=lab.seed, ranges=model.ranges) for s in SCENARIOS}
-        wanted = SCENARIOS if every_scenario else ("all",)
-        if progress:
-            print(
-                f"milling_reconstruction: generating-model records (FEM responses cached in "
-                f"{cache})",
-                flush=True,
-            )
-        fine = draw_responses(
-            [d for s in wanted for d in draws[s]], model, cache=cache, progress=progress
-        )
-        use = ("all", "none") if every_scenario else ("all",)
-        records = generate(
-            fine,
-            {s: draws[s] for s in use},
-            model,
-            cases=cases,
-            n_realisations=n_reals,
-            sigmas=lab.sigmas,
-            seed=lab.seed,
-        )
-        nominal = nominal_response(model, nominal_size, cache)
-        data_model = {
-            "generating": model.as_meta(),
-            "nominal": {"size_factor": nominal_size, "dt": model.inverse_dt, "h_F3": 25.0,
-                        "contact": "perfect", "k_insert": 85.0, "lag": None},
-            "scenarios": list(use), "draws_per_scenario": n_draws, "realisations": n_reals,
-            "cases": list(cases), "sigmas_K": list(lab.sigmas), "seed": lab.seed,
-            "fem_cache": str(cache),
-            "same_as": "cases.ihcp_robustness " + ("--quick" if args.quick else "(defaults)"),
-        }  # fmt: skip
-    for i, r in enumerate(records):
-        missing = [k for k in ("case", "split", "scenario") if k not in r.meta]
-        if missing or r.truth is None:
-            raise ValueError(
-                f"training records: record {i} lacks meta {missing} or its truth (needs the "
-                "generating model's records, thermo.inverse.virtual_lab)"
-            )
-    from thermo.inverse.calibration import validation_cases
-
-    pool_ = [r for r in records if r.meta["split"] == "train" and r.meta["scenario"] == "all"]
-    val_cases = validation_cases({r.meta["case"] for r in pool_}, seed=0) if pool_ else []
-    train = [r for r in pool_ if int(r.meta["case"]) not in val_cases]
-    val = [r for r in pool_ if int(r.meta["case"]) in val_cases]
-    test = [
-        r for r in records if r.meta["split"] == "test" and r.meta["scenario"] in ("all", "none")
-    ]
-    if not train or not val or not any(r.meta["scenario"] == "all" for r in test):
-        raise ValueError(
-            "training records: need split 'train' and 'test' records of scenario 'all' "
-            f"(have {len(train)} train, {len(test)} test)"
-        )
-    data_model |= {
-        "training": "split 'train' of scenario 'all' (every uncertainty), all σ, less the "
-        "validation cases (thermo.inverse.calibration.validation_cases, seed 0)",
-        "test": "split 'test': held-out cases 5, 14, 23, 24 and each case's last realisation, "
-        "model draws disjoint from the training draws",
-    }
-    memo = {
-        "fit": train,
-        "val": val,
-        "val_cases": val_cases,
-        "test": test,
-        "nominal": nominal,
-        "nominal_size_factor": nominal_size,
-        "data_model": data_model,
-        "every_scenario": every_scenario or args.dataset is not None,
-        "records": records,
-        "fine": None if args.dataset is not None else fine,
-        "draws": None if args.dataset is not None else draws,
-        "model": model,
-        "sigmas": tuple(lab.sigmas),
-        "seed": lab.seed,
-    }
-    args._lab_records = memo
-    return memo
-
-
-def _estimators(args: argparse.Namespace, needed: set[str], weights_out: Path, progress: bool):
-    """``{"teacher", "student"}`` estimators: shipped, from ``--weights``, or retrained.
-
-    ``--retrain``: the CNN-GRU teacher and 5 knowledge-distilled students (regression-sound KD
-    loss, surrogates.ihcp.recon_training.train_on_records) on the generating model's training
-    records (:func:`_training_data`: scenario ``all``, every σ), validation a seeded fifth of
-    their cases (thermo.inverse.calibration.validation_cases, the rule of
-    ``cases.ihcp_robustness``), 30 epochs each (the study's budget; best validation epoch kept),
-    training seed 0 (teacher; student k: 1 + k) whatever ``--seed`` is. ``--quick``: 1 epoch, 2
-    students (tests). The weights' ``meta`` records the data model, seeds, split, epochs, the
-    pooled test-set metrics (``test_case``), the held-out boundary RMSE / band coverage of the
-    networks beside Tikhonov-nominal and the baselines on the same test records (``held_out``,
-    the measurement behind the default method) and the per-record metrics of the check records
-    (``check_records``: case 24, realisation 0, scenario ``all``, every σ; saved beside the
-    weights as ``check_records.npz/.json`` for tests/ihcp/test_ihcp_shipped.py). Seeded, so a
-    rerun on the same machine and library build gives the same weights; the difference to the
-    shipped weights is printed and recorded in ``training.json``.
-    """
-    from surrogates.ihcp.estimator import shipped
-
-    if not (needed & set(NEURAL)) and not args.retrain:
-        return {}, None
-    if not args.retrain:
-        return {k: shipped(k, directory=args.weights) for k in NEURAL if k in needed}, None
-    from surrogates.ihcp.inverse_method import NeuralMethod
-    from surrogates.ihcp.recon_training import (
-        EstimatorTraining,
-        member_metrics,
-        train_on_records,
-        weight_differences,
-    )
-    from thermo.inverse.record import RecordSet
-    from thermo.inverse.registry import make_method
-    from thermo.inverse.robustness import evaluate, summarise
-
-    t0 = time.perf_counter()
-    seed = 0  # the training seed (docstring)
-    epochs, n_students = (1, 2) if args.quick else (30, 5)
-    config = EstimatorTraining(
-        teacher_epochs=epochs,
-        student_epochs=epochs,
-        n_students=n_students,
-        seed=seed,
-        progress=progress,
-    )
-    data = _training_data(args, progress, every_scenario=True)
-    train, val, val_cases = data["fit"], data["val"], data["val_cases"]
-    test = [r for r in data["test"] if r.meta["scenario"] == "all"]
-    check = [r for r in test if r.meta["case"] == 24 and r.meta["realisation"] == 0] or test[:3]
-    provenance = {
-        "data_model": data["data_model"],
-        "split": {
-            "rule": "validation: thermo.inverse.calibration.validation_cases(training cases, "
-            "seed=0); test: the data model's split 'test' of scenario 'all'",
-            "train_cases": sorted({int(r.meta["case"]) for r in train}),
-            "val_cases": val_cases,
-            "test_cases": sorted({int(r.meta["case"]) for r in test}),
-            "n_records": {"train": len(train), "val": len(val), "test": len(test)},
-        },
-        "seeds": {
-            "records": data["data_model"].get("seed"),
-            "teacher": seed,
-            "students": [seed + 1 + k for k in range(n_students)],
-        },
-        "test_set": "pooled over every sample of the test records (scenario 'all', every σ)",
-    }
-    print(
-        f"milling_reconstruction: training teacher and {n_students} students on {len(train)} "
-        f"records (validation {len(val)}, test {len(test)})",
-        flush=True,
-    )
-    teacher, students, report = train_on_records(
-        train, val, config, test=test, provenance=provenance
-    )
-    methods = {"student": NeuralMethod(students), "teacher": NeuralMethod(teacher)}
-    methods |= {n: make_method(n, training=train) for n in ("fir", "params-only")}
-    sources = {n: (lambda rec, m=m: (m, None)) for n, m in methods.items()}
-    if data["nominal"] is not None:
-        by_sigma: dict = {}
-
-        def tikhonov(rec):
-            s = rec.meta["sigma_K"]
-            if s not in by_sigma:
-                by_sigma[s] = make_method("tikhonov", response=data["nominal"], sigma=s)
-            return by_sigma[s], None
-
-        sources["tikhonov"] = tikhonov
-    print("milling_reconstruction: scoring on the held-out records", flush=True)
-    rows = evaluate(data["test"], sources, loso=False)
-    held_out = {
-        "records": "split 'test' of scenarios " + ", ".join(sorted({r["scenario"] for r in rows})),
-        "boundary_rmse": summarise(rows, "boundary_rmse"),
-        "coverage": summarise(rows, "coverage"),
-        "baselines": "fir and params-only fitted on the networks' training records (less the "
-        "validation cases), tikhonov on the nominal model (standard mesh and step), σ known",
-    }
-    check_meta = {
-        "file": "check_records.npz/.json beside the weights",
-        "selection": {"scenario": "all", "case": 24, "realisation": 0},
-        "records": [{k: r.meta[k] for k in ("case", "realisation", "sigma_K")} for r in check],
-        "metric": "recon_training.member_metrics (per member, per record)",
-    }
-    t_check, s_check = member_metrics(teacher, check), member_metrics(students, check)
-    for est, per in ((teacher, t_check), (students, s_check)):
-        est.meta["held_out"] = held_out
-        est.meta["check_records"] = check_meta | {"metrics": per}
-    report |= {
-        "held_out": held_out,
-        "check_records": check_meta | {"teacher": t_check, "students": s_check},
-    }
-    teacher.save(weights_out / "teacher")
-    students.save(weights_out / "student")
-    RecordSet(tuple(check), meta={"data_model": data["data_model"]}).save(
-        weights_out / "check_records"
-    )
-    diff = weight_differences(teacher, students, args.weights)  # default: the shipped weights
-    report["difference_to_shipped"] = diff
-    report["max_abs_difference_to_shipped"] = diff["max"]
-    report["seconds"]["retrain_total"] = time.perf_counter() - t0
-    if diff["max"] is None:
-        verdict = f"not comparable ({diff['note']})"
-    else:
-        verdict = "identical" if diff["max"] == 0.0 else f"max |difference| {diff['max']}"
-    print(f"milling_reconstruction: retrained weights vs {diff['compared_with']}: {verdict}")
-    atomic_write_text(weights_out / "training.json", json.dumps(report, indent=2, default=float))
-    return {"teacher": teacher, "student": students}, report
-
-
-def _baseline_records(args: argparse.Namespace, response, progress: bool) -> list:
-    """Training records of the baselines (fir, params-only): the generating model's training
-    records of scenario ``all`` less the validation cases (:func:`_training_data`, as
-    ``cases.ihcp_robustness`` fits its baselines), never the reconstruction conditions or the
-    test case, on the response's grid.
-    Checks that they are records of the main job's sensors: the same names, and — on the
-    standard mesh and step — the main job's sensor step responses equal the nominal model's
-    that the records' inverse methods use (same positions; 1e-6 relative)."""
-    from thermo.inverse.record import on_case_grid
-
-    data = _training_data(args, progress)
-    t = response.times
-    names = tuple(data["fit"][0].names)
-    if names != tuple(response.probe_names):
-        raise ValueError(
-            f"training records: sensors {list(names)}, the main job's are "
-            f"{list(response.probe_names)}"
-        )
-    nominal = data["nominal"]
-    sf = args.size_factor or (QUICK_SIZE_FACTOR if args.quick else SIZE_FACTOR)
-    if (
-        nominal is not None
-        and sf == data["nominal_size_factor"]
-        and nominal.times.shape == t.shape
-        and np.allclose(nominal.times, t)
-    ):
-        scale = float(np.abs(nominal.step).max())
-        gap = float(np.abs(np.asarray(response.step) - nominal.step).max())
-        if gap > 1e-6 * scale:
-            raise ValueError(
-                f"training records: the main job's sensor responses differ from the records' "
-                f"nominal model by {gap:.3g} K/K (not the same sensors)"
-            )
-    return [
-        on_case_grid(rec, dt=t[1] - t[0], t_end=t[-1], where="generating-model records")
-        for rec in data["fit"]
-    ]
-
-
-def _generating_records(args: argparse.Namespace, response, progress: bool) -> list:
-    """The three conditions' records from the generating model: realisation 0 of cases 5, 14,
-    23 under the test draw of scenario ``all`` that :func:`thermo.inverse.virtual_lab.assign_draw`
-    gives them (never a training draw), at ``--sigma`` and seeded by ``--seed`` (``--seed 0`` and
-    σ ∈ {0, 5, 10} K: exactly the held-out records of ``cases.ihcp_robustness``), on the main
-    job's grid. With ``--dataset``: the record set's matching test records."""
-    from thermo.inverse.design import RECONSTRUCTION_CASES
-    from thermo.inverse.record import on_case_grid
-    from thermo.inverse.virtual_lab import assign_draw, make_records
-
-    data = _training_data(args, progress)
-    t = response.times
-    out = []
-    for case in RECONSTRUCTION_CASES:
-        if data["fine"] is None:  # a user's record set: take its records
-            found = [
-                r for r in data["records"]
-                if r.meta.get("scenario") == "all" and r.meta.get("split") == "test"
-                and int(r.meta.get("case", -1)) == case and r.meta.get("realisation") == 0
-                and abs(float(r.meta.get("sigma_K", -1.0)) - args.sigma) < 1e-9
-            ]  # fmt: skip
-            if not found:
-                raise ValueError(
-                    f"--dataset {args.dataset}: no test record of scenario 'all', case {case}, "
-                    f"realisation 0 at σ = {args.sigma:g} K"
-                )
-            rec = found[0]
-        else:
-            draw = assign_draw(data["draws"]["all"], case=case, r=0, split="test")
-            sigmas = data["sigmas"] if args.sigma in data["sigmas"] else (args.sigma,)
-            recs = make_records(
-                data["fine"][draw.label], draw, data["model"], case=case, r=0,
-                sigmas=sigmas, seed=args.seed, split="test",
-            )  # fmt: skip
-            rec = next(r for r in recs if r.meta["sigma_K"] == float(args.sigma))
-        out.append(on_case_grid(rec, dt=t[1] - t[0], t_end=t[-1], where="generating model"))
-    return out
-
-
 def _calibrated(args: argparse.Namespace, by_method: dict, response, progress: bool):
     """Every method with its 95 % band calibrated (thermo.inverse.calibration: split-conformal
     scale, CDF pooling over records) on the generating model's validation records at ``--sigma``
-    (scenario ``all``, the seeded validation cases of :func:`_training_data`: no network or
-    baseline was fitted on them, and they are not the test records); when they are too few for
-    the finite-sample level (8 per σ by default), the validation records of every σ pooled. A
-    method without a band gets the constant conformal band estimate ± q K. Returns the wrapped
-    methods and
+    (scenario ``all``, the seeded validation cases of
+    :func:`cases.recon_records.training_data`: no network or baseline was fitted on them, and
+    they are not the test records); when they are too few for the finite-sample level (8 per σ
+    by default), the validation records of every σ pooled. A method without a band gets the
+    constant conformal band estimate ± q K. Returns the wrapped methods and
     ``{method: calibration meta}`` (``{}`` entries' reason when there are no such records)."""
     from thermo.inverse.calibration import CalibratedMethod, calibrate_method, conformal_level
     from thermo.inverse.record import on_case_grid
 
-    data = _training_data(args, progress)
+    data = training_data(args, progress)
     t = response.times
     at_sigma = [
         r for r in data["val"] if abs(float(r.meta.get("sigma_K", -1.0)) - args.sigma) < 1e-9
@@ -633,25 +273,6 @@ def _calibrated(args: argparse.Namespace, by_method: dict, response, progress: b
         out[name] = CalibratedMethod(method, cal)
         meta[name] = cal.as_meta() | {"records": f"validation, scenario all, {which}"}
     return out, meta
-
-
-def _data_info(args: argparse.Namespace) -> dict:
-    """Where the measured sensors came from (metrics.json ``data``; the report's caution)."""
-    if args.measurements is not None:
-        return {"source": "measurements", "file": str(args.measurements)}
-    if args.data == "nominal":
-        return {
-            "source": "nominal",
-            "note": "the inverse's own forward model (inverse crime): same mesh and step, "
-            "nominal parameters, no lag, white noise",
-        }
-    memo = getattr(args, "_lab_records", None) or {}
-    return {
-        "source": "generating",
-        "note": "held-out records of the generating model (finer mesh and step, scenario 'all' "
-        "on a test draw, lag, drift, quantisation, random F1 history)",
-        "data_model": memo.get("data_model"),
-    }
 
 
 def _method(
@@ -698,8 +319,8 @@ def main(argv: list[str] | None = None) -> int:
                 dt=DT,
                 quick_size_factor=QUICK_SIZE_FACTOR,
                 quick_dt=QUICK_DT,
-                user_record=_user_record,
-                baseline_records=_baseline_records,
+                user_record=user_record,
+                baseline_records=baseline_records,
             ),
         )
     args.method = args.method or "student"
@@ -819,18 +440,18 @@ def _inverse(
     from thermo.inverse.registry import METHODS
 
     if args.measurements is not None:
-        records = [_user_record(args, response)]
+        records = [user_record(args, response)]
     elif args.data == "generating":
-        records = _generating_records(args, response, progress)
+        records = generating_records(args, response, progress)
     else:
         records = [
             virtual(response, n_rpm=n, fz_mm=fz, ae_mm=ae, sigma=args.sigma, seed=args.seed)
             for n, fz, ae in CONDITIONS
         ]
-    neural, training = _estimators(args, set(methods) & set(NEURAL), weights_out, progress)
+    neural, training = estimators(args, set(methods) & set(NEURAL), weights_out, progress)
     baseline_training = []
     if any(METHODS[m].family == "baseline" for m in methods):
-        baseline_training = _baseline_records(args, response, progress)
+        baseline_training = baseline_records(args, response, progress)
     by_method = {
         m: _method(
             m,
@@ -861,8 +482,8 @@ def _inverse(
         "records": records,
         "recs": recs,
         "calibration": calibration,
-        "data": _data_info(args),
-        "weights": _weights_info(args, neural, training),
+        "data": data_info(args),
+        "weights": weights_info(args, neural, training),
     }
 
 
@@ -873,65 +494,6 @@ def _peak_rss_mb(comm) -> dict:
 
     kib = comm.allgather(int(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss))
     return {"max_rank": max(kib) / 1024.0, "sum_ranks": sum(kib) / 1024.0}
-
-
-def _weights_info(args: argparse.Namespace, neural: dict, training: dict | None) -> dict:
-    """Where the networks came from, their provenance and the default method with the measured
-    reason (for metrics.json and the report).
-
-    ``default``: the ``--method`` default and, from the student weights' ``held_out`` record
-    (measured when the weights were trained, on the generating model's held-out records), the
-    boundary RMSE of each method under every uncertainty (scenario ``all``) and with no model
-    error (``none``) at σ = 5 K, and which method is lowest under ``all`` (``best_all``).
-    """
-    from surrogates.ihcp.estimator import SHIPPED_DIR, shipped
-
-    info: dict = {"source": None}
-    if neural:
-        info["source"] = "retrained" if args.retrain else str(args.weights or SHIPPED_DIR)
-    for kind, est in neural.items():
-        info[kind] = {
-            "members": len(est.members),
-            "window": est.window,
-            "dt_s": est.dt,
-            "test_set": est.meta.get("test_case"),
-            "training": est.meta.get("training"),
-            "seeds": est.meta.get("seeds"),
-            "split": est.meta.get("split"),
-            "data_model": est.meta.get("data_model"),
-        }
-    if training is not None:
-        info["max_abs_difference_to_shipped"] = training.get("max_abs_difference_to_shipped")
-    student = neural.get("student")
-    if student is None:
-        try:
-            student = shipped("student", directory=args.weights)
-        except (OSError, ValueError):
-            student = None
-    held = None if student is None else student.meta.get("held_out")
-    # the main job's default method (main(): ``args.method or "student"``), and the rendered one
-    default = {"method": "student", "rendered": args.method, "held_out": None}
-    if held:
-        table = held["boundary_rmse"]
-        cov = held.get("coverage", {})
-
-        def cell(summary: dict, method: str, scenario: str) -> float | None:
-            c = summary.get(method, {}).get(scenario, {}).get("5")
-            return None if c is None else c["mean"]
-
-        default["held_out"] = {
-            "sigma_K": 5.0,
-            "records": held.get("records"),
-            "boundary_rmse": {
-                s: {m: cell(table, m, s) for m in table if cell(table, m, s) is not None}
-                for s in ("all", "none")
-            },
-            "coverage": {m: cell(cov, m, "all") for m in cov if cell(cov, m, "all") is not None},
-        }
-        under_all = default["held_out"]["boundary_rmse"]["all"]
-        default["best_all"] = min(under_all, key=under_all.get) if under_all else None
-    info["default"] = default
-    return info
 
 
 if __name__ == "__main__":

@@ -107,10 +107,11 @@ def test_shipped_weights_reproduce_their_recorded_check_metrics():
 def test_check_records_and_test_metrics_are_what_the_case_builds():
     """The committed check records and the pooled test-set metrics against the records the
     case's own data path generates (FEM responses from the study's cache, else ~17 fine runs)."""
-    from cases.milling_reconstruction import _training_data, build_parser
+    from cases.milling_reconstruction import build_parser
+    from cases.recon_records import training_data
 
     args = build_parser().parse_args([])
-    data = _training_data(args, progress=False, every_scenario=True)
+    data = training_data(args, progress=False, every_scenario=True)
     test = [r for r in data["test"] if r.meta["scenario"] == "all"]
     committed = list(_check_records().records)
     fresh = [r for r in test if r.meta["case"] == 24 and r.meta["realisation"] == 0]

@@ -35,9 +35,7 @@ import tempfile
 import time
 from pathlib import Path
 
-import numpy as np
-
-from cases.recon_report import comparable_numbers
+from cases.recon_report import run_differences
 from thermo.atomic import atomic_write_json
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -46,22 +44,6 @@ HEADER = (
     f"{'dofs':>9} {'ranks':>5} {'mesh_s':>7} {'response_s':>10} {'inverse_s':>9} "
     f"{'output_s':>8} {'total_s':>7} {'wall_s':>7} {'peak_MB':>13}"
 )
-
-
-def agreement(a: Path, b: Path) -> dict[str, float]:
-    """Largest relative differences between two job folders: metrics numbers, sensor CSVs."""
-    ma, mb = (json.loads((d / "metrics.json").read_text(encoding="utf-8")) for d in (a, b))
-    na, nb = comparable_numbers(ma), comparable_numbers(mb)
-    common = na.keys() & nb.keys()
-    rel = [abs(na[k] - nb[k]) / max(abs(na[k]), abs(nb[k]), 1e-300) for k in common]
-    worst_csv = 0.0
-    for csv in a.glob("*/sensors.csv"):
-        x = np.genfromtxt(csv, delimiter=",", names=True)
-        y = np.genfromtxt(b / csv.relative_to(a), delimiter=",", names=True)
-        for name in x.dtype.names:
-            scale = max(float(np.abs(x[name]).max()), 1e-300)
-            worst_csv = max(worst_csv, float(np.abs(x[name] - y[name]).max()) / scale)
-    return {"metrics_rel": max(rel, default=0.0), "csv_rel": worst_csv, "n_numbers": len(common)}
 
 
 def run_row(*, size_factor: float, ranks: int, work: Path, lab: Path | None) -> dict:
@@ -116,7 +98,7 @@ def compare_ranks(by_ranks: dict[int, dict]) -> list[dict]:
     first, *rest = sorted(by_ranks)
     out = []
     for r in rest:
-        diff = agreement(Path(by_ranks[first]["folder"]), Path(by_ranks[r]["folder"]))
+        diff = run_differences(Path(by_ranks[first]["folder"]), Path(by_ranks[r]["folder"]))
         diff |= {"dofs": by_ranks[r]["dofs"], "ranks": [first, r]}
         print(
             f"{diff['dofs']} dofs, {first} vs {r} ranks: metrics {diff['metrics_rel']:.1e} "

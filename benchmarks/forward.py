@@ -58,7 +58,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import resource
 import subprocess
 import sys
 import tempfile
@@ -66,6 +65,8 @@ import time
 from pathlib import Path
 
 import numpy as np
+
+from thermo.peak_memory import peak_rss_mb
 
 STEPS_DEFAULT = 240
 DT = 0.05
@@ -113,13 +114,6 @@ def run_one(*, size_factor: float, steps: int, nonlinear: bool = False) -> dict:
     return timings
 
 
-def _peak_mb(comm) -> tuple[float, float]:
-    """(worst rank, sum over ranks) of the peak resident memory so far, MB (ru_maxrss is KiB
-    on Linux)."""
-    kib = comm.allgather(int(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss))
-    return max(kib) / 1024.0, sum(kib) / 1024.0
-
-
 def run_response(*, size_factor: float, steps: int, field_compression: str = "streaming") -> dict:
     """Mesh the tool, build the F1 field step response, time the field reconstruction (module
     docstring, ``--response``); every rank takes part, rank 0's dict is the row."""
@@ -165,7 +159,8 @@ def run_response(*, size_factor: float, steps: int, field_compression: str = "st
         t0 = time.perf_counter()
         reconstruct()
         samples.append(time.perf_counter() - t0)
-    peak_max, peak_sum = _peak_mb(comm)
+    peak = peak_rss_mb(comm)
+    peak_max, peak_sum = peak["max_rank"], peak["sum_ranks"]
     return {
         "kind": "response",
         "size_factor": size_factor,

@@ -49,7 +49,6 @@ scheme; its fields are compared with the exact Duhamel fields (with the proven b
 from __future__ import annotations
 
 import argparse
-import resource
 import time
 from collections.abc import Callable
 from dataclasses import replace
@@ -58,6 +57,7 @@ from pathlib import Path
 import numpy as np
 
 from thermo.atomic import atomic_write_json
+from thermo.peak_memory import peak_rss_mb
 
 CONDITION = {"n_rpm": 509.0, "fz_mm": 0.075, "ae_mm": 0.2}
 FIELD_TIMES = (4.0, 8.0, 12.0)
@@ -285,7 +285,7 @@ def main(argv: list[str] | None = None) -> int:
         f"fields at 4/8/12 s, fast vs exact Duhamel: max {exact_part} "
         f"(bound {bound.max():.2e} K); fast vs direct FEM: max {fem_part}"
     )
-    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+    peak_mb = peak_rss_mb(MPI.COMM_SELF)["max_rank"]
     recon_ms = 1e3 * rows["full reconstruction (Tikhonov + fields, fast)"]
     build_s = t_response + t_compress  # FEM run + factorisation, either path
     head = ("dofs", "ranks", "fields", "response_s", "peak_MB", "recon_ms")

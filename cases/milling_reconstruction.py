@@ -339,6 +339,7 @@ def main(argv: list[str] | None = None) -> int:
     from meshes.tool import ToolGeometry, tool_mesh
     from thermo.inverse.recon_render import write_reconstruction_figures
     from thermo.output import write_probes_csv
+    from thermo.peak_memory import peak_rss_mb
     from thermo.root_work import idle_barrier, on_root
     from thermo.tool_problem import T_END, tool_problem
 
@@ -411,7 +412,7 @@ def main(argv: list[str] | None = None) -> int:
             "output_s": time.perf_counter() - t0 - t_inverse,
             "weights": found["weights"],
             "total_s": time.perf_counter() - t_start,
-            "peak_rss_MB": _peak_rss_mb(comm),
+            "peak_rss_MB": peak_rss_mb(comm),
         }
         if comm.rank == 0:
             atomic_write_text(tmp / "metrics.json", json.dumps(metrics, indent=2, default=float))
@@ -485,15 +486,6 @@ def _inverse(
         "data": data_info(args),
         "weights": weights_info(args, neural, training),
     }
-
-
-def _peak_rss_mb(comm) -> dict:
-    """Peak resident memory so far (``getrusage`` ru_maxrss, KiB on Linux), MB: the largest
-    rank's and the sum over ranks (collective)."""
-    import resource
-
-    kib = comm.allgather(int(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss))
-    return {"max_rank": max(kib) / 1024.0, "sum_ranks": sum(kib) / 1024.0}
 
 
 if __name__ == "__main__":

@@ -4,7 +4,10 @@ the methods side by side (student ensemble, teacher, classical) and the "paper |
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
+
+import numpy as np
 
 
 def report_markdown(metrics: dict, names: list[str]) -> str:
@@ -267,3 +270,21 @@ def comparable_numbers(tree, path: str = "") -> dict[str, float]:
         if not skip and path != "/n_ranks":
             out[path] = float(tree)
     return out
+
+
+def run_differences(a: Path, b: Path) -> dict[str, float]:
+    """Largest relative differences between two main-job folders: ``metrics_rel`` over the
+    :func:`comparable_numbers` both hold (``n_numbers``), ``csv_rel`` over every column of every
+    ``<condition>/sensors.csv`` (relative to the column's largest magnitude)."""
+    ma, mb = (json.loads((d / "metrics.json").read_text(encoding="utf-8")) for d in (a, b))
+    na, nb = comparable_numbers(ma), comparable_numbers(mb)
+    common = na.keys() & nb.keys()
+    rel = [abs(na[k] - nb[k]) / max(abs(na[k]), abs(nb[k]), 1e-300) for k in common]
+    worst_csv = 0.0
+    for csv in a.glob("*/sensors.csv"):
+        x = np.genfromtxt(csv, delimiter=",", names=True)
+        y = np.genfromtxt(b / csv.relative_to(a), delimiter=",", names=True)
+        for name in x.dtype.names:
+            scale = max(float(np.abs(x[name]).max()), 1e-300)
+            worst_csv = max(worst_csv, float(np.abs(x[name] - y[name]).max()) / scale)
+    return {"metrics_rel": max(rel, default=0.0), "csv_rel": worst_csv, "n_numbers": len(common)}
